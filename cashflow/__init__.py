@@ -1,0 +1,1 @@
+"""The business: scenario schema and validation, calendar, the vectorized cash model."""

@@ -1,0 +1,1 @@
+"""One uncertain number: distribution specs -> frozen scipy.stats objects, and how to sample them."""

@@ -1,0 +1,96 @@
+"""Runway's errors and warnings, all in one place.
+
+Hierarchy::
+
+    RunwayError                 base of every error Runway raises on purpose
+    ├── ScenarioError           the user's scenario (or argument) is wrong; one line per Problem
+    └── SimulationError         a run produced something unusable (NaN / infinity in a batch)
+
+    RunwayWarning (UserWarning) legal but suspicious (a repaired correlation matrix, a tail
+                                figure resting on few paths, a quantile beyond the histogram grid)
+
+A user mistake must surface as a ``ScenarioError`` and be printed as one line per problem by the
+CLI (exit code 2). Anything else escaping is a bug in Runway.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = [
+    "Problem",
+    "RunwayError",
+    "RunwayWarning",
+    "ScenarioError",
+    "SimulationError",
+    "did_you_mean",
+]
+
+
+class RunwayError(Exception):
+    """Base class of every error Runway raises deliberately."""
+
+
+class RunwayWarning(UserWarning):
+    """A legal but suspicious situation the user should hear about."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a scenario: where (dotted key path) and what (a short sentence)."""
+
+    path: str
+    message: str
+
+    def line(self, file: str | None = None) -> str:
+        """The one-line form ``file: key.path: message`` (parts omitted when empty)."""
+        parts = [p for p in (file, self.path) if p]
+        return ": ".join([*parts, self.message])
+
+
+class ScenarioError(RunwayError):
+    """The scenario file or a user argument is wrong.
+
+    Carries one or more :class:`Problem` s; ``str(error)`` is one line per problem, each of the
+    form ``file: key.path: what is wrong``.
+    """
+
+    def __init__(
+        self,
+        problems: Problem | str | list[Problem],
+        *,
+        path: str = "",
+        file: str | None = None,
+    ) -> None:
+        if isinstance(problems, str):
+            problems = [Problem(path, problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = list(problems)
+        self.file = file
+        super().__init__(str(self))
+
+    def with_file(self, file: str) -> ScenarioError:
+        """The same problems, attributed to ``file``."""
+        return ScenarioError(self.problems, file=file)
+
+    def lines(self) -> list[str]:
+        return [p.line(self.file) for p in self.problems]
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+
+class SimulationError(RunwayError):
+    """A run produced values that cannot be trusted (NaN or infinity in a batch)."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest of ``choices``, else ``"; valid: a, b, c"``."""
+    choices = sorted(choices)
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    return "; valid: " + ", ".join(choices) if choices else ""
