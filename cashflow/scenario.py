@@ -26,7 +26,8 @@ class Line:
       ``g_s = growth_monthly + growth_noise * z_s`` (z iid standard normal); ``growth`` is per
       month, or per year when ``growth_per == "year"`` (then ``(1 + g)**(1/12) - 1`` per month).
     - ``schedule``: calendar-year totals ``((year, total), ...)`` spread evenly over that year's
-      12 months; every calendar year the horizon touches is present.
+      12 months; every calendar year the horizon touches is present. Each total is a Spec (so a
+      yearly figure may be uncertain), named ``<line>.schedule.<year>`` among the inputs.
     - ``share_of``: ``ratio`` times the final monthly amount of another line (after its own
       scale and volatility).
 
@@ -40,7 +41,7 @@ class Line:
     growth: Spec | None = None
     growth_per: Literal["month", "year"] = "month"
     growth_noise: Spec | None = None
-    schedule: tuple[tuple[int, float], ...] | None = None
+    schedule: tuple[tuple[int, Spec], ...] | None = None
     share_of: str | None = None
     ratio: Spec | None = None
     volatility: Spec | None = None
@@ -131,4 +132,6 @@ class Scenario:
             for key, value in vars(item).items():
                 if isinstance(value, Spec):
                     out[f"{item.name}.{key}"] = value
+            for year, spec in getattr(item, "schedule", None) or ():
+                out[f"{item.name}.schedule.{year}"] = spec
         return out

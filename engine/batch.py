@@ -1,0 +1,122 @@
+"""One batch: a self-contained unit of work, (scenario, entropy, index, size, sampler) in, a
+small picklable :class:`BatchResult` out. Saving, resuming or shipping a batch elsewhere needs
+nothing else; batch ``index`` always draws from ``SeedSequence(entropy, spawn_key=(index,))``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cashflow.draws import Draws, draw_batch
+from cashflow.model import first_nonfinite, simulate_flows
+from cashflow.scenario import Scenario
+from distributions.errors import SimulationError
+from distributions.seeding import batch_seed
+from engine.histogram import Grid, Histograms
+from engine.outcomes import Layout, PathOutcomes, outcomes_of
+
+__all__ = ["BatchResult", "BatchTask", "layout_of", "reduce_batch", "simulate_batch"]
+
+SAMPLE_PATHS = 40  # cash paths kept from batch 0 for charts
+DRIVER_LOW, DRIVER_HIGH = 0.10, 0.90  # input percentiles compared in the drivers table
+
+
+@dataclass(frozen=True)
+class BatchTask:
+    """Everything that determines one batch's numbers."""
+
+    scenario: Scenario
+    entropy: int
+    index: int
+    size: int
+    sampler: str
+
+
+@dataclass
+class BatchResult:
+    """What one batch leaves behind; sizes independent of the number of paths.
+
+    ``ruin_counts``: (H + 1,) paths whose ruin month is t (index H: never within the horizon).
+    ``hist``: histograms of the per-path quantities (see :class:`engine.outcomes.Layout`).
+    ``driver_counts``: (d, 2, H + 1) ruin-month counts of paths whose input i is at or below its
+    10th percentile (``[:, 0]``) or at or above its 90th (``[:, 1]``), for the drivers chart.
+    ``sample_cash``: (m, H) a few cash paths (batch 0 only), else None.
+    """
+
+    index: int
+    size: int
+    ruin_counts: np.ndarray
+    hist: Histograms
+    driver_counts: np.ndarray
+    sample_cash: np.ndarray | None = None
+
+
+def layout_of(scenario: Scenario) -> Layout:
+    """Calendar layout of a scenario's months."""
+    t = np.arange(scenario.horizon_months)
+    year_of_month = scenario.start_year + (scenario.start_month - 1 + t) // 12
+    return Layout(year_of_month=year_of_month, years=tuple(int(y) for y in np.unique(year_of_month)))
+
+
+def driver_inputs(scenario: Scenario) -> list[str]:
+    """Names of the per-path, non-constant inputs (the candidates for the drivers chart)."""
+    return [
+        name
+        for name, spec in scenario.inputs().items()
+        if spec.vary == "path" and not spec.is_constant
+    ]
+
+
+def simulate_batch(task: BatchTask) -> tuple[PathOutcomes, Draws, np.ndarray]:
+    """Draw and simulate one batch; return its per-path outcomes, draws and (n, H) cash."""
+    scenario = task.scenario
+    draws = draw_batch(scenario, task.size, batch_seed(task.entropy, task.index), task.sampler)
+    flows = simulate_flows(scenario, draws)
+    if not np.isfinite(flows.cash[:, -1]).all():
+        culprit = first_nonfinite(scenario, draws) or "the cash balance"
+        raise SimulationError(
+            f"batch {task.index}: cash became NaN or infinite; produced by '{culprit}' "
+            "(check its distribution for extreme values, e.g. a growth rate below -100%)"
+        )
+    out = outcomes_of(layout_of(scenario), flows.revenue, flows.costs, flows.cash, scenario.floor)
+    return out, draws, flows.cash
+
+
+def _driver_counts(
+    scenario: Scenario, draws: Draws, ruin_month: np.ndarray, names: list[str]
+) -> np.ndarray:
+    h = scenario.horizon_months
+    counts = np.zeros((len(names), 2, h + 1), dtype=np.int64)
+    specs = scenario.inputs()
+    for i, name in enumerate(names):
+        x = draws.inputs[name].reshape(-1)
+        spec = specs[name]
+        lo, hi = spec.quantile(DRIVER_LOW), spec.quantile(DRIVER_HIGH)
+        counts[i, 0] = np.bincount(ruin_month[x <= lo], minlength=h + 1)
+        counts[i, 1] = np.bincount(ruin_month[x >= hi], minlength=h + 1)
+    return counts
+
+
+def reduce_batch(
+    task: BatchTask, out: PathOutcomes, draws: Draws, cash: np.ndarray, grid: Grid
+) -> BatchResult:
+    """Reduce a simulated batch to its small result on the run's histogram grid."""
+    h = task.scenario.horizon_months
+    return BatchResult(
+        index=task.index,
+        size=task.size,
+        ruin_counts=np.bincount(out.ruin_month, minlength=h + 1).astype(np.int64),
+        hist=Histograms.of(grid, out.quantities),
+        driver_counts=_driver_counts(
+            task.scenario, draws, out.ruin_month, driver_inputs(task.scenario)
+        ),
+        sample_cash=cash[:SAMPLE_PATHS].copy() if task.index == 0 else None,
+    )
+
+
+def run_batch(task: BatchTask, grid: Grid) -> BatchResult:
+    """Simulate and reduce one batch (the function shipped to workers)."""
+    out, draws, cash = simulate_batch(task)
+    return reduce_batch(task, out, draws, cash, grid)

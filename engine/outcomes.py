@@ -1,0 +1,91 @@
+"""Per-path outcomes of one batch: from cash-flow arrays to a few scalars per path.
+
+Input arrays are (n, H) per month; outputs are per path. Nothing here draws random numbers.
+The histogrammed quantities are laid out in one (n, k) matrix whose columns are named by
+:func:`quantity_names`, so that a whole batch is reduced with one call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Layout", "PathOutcomes", "outcomes_of", "ruin_months"]
+
+# Ruin months are stored as small integers; "never within the horizon" is the value H.
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which calendar year each month belongs to, and the names of the histogrammed quantities.
+
+    ``year_of_month``: (H,) calendar year of each month; ``years``: the distinct years in order.
+    Quantities, in column order: year-end cash per year, minimum cash, revenue / costs / net loss
+    per year, then cash at each month (fan chart).
+    """
+
+    year_of_month: np.ndarray
+    years: tuple[int, ...]
+
+    @property
+    def horizon_months(self) -> int:
+        return len(self.year_of_month)
+
+    def quantity_names(self) -> list[str]:
+        ys = self.years
+        return [
+            *(f"cash_end:{y}" for y in ys),
+            "cash_min",
+            *(f"revenue:{y}" for y in ys),
+            *(f"costs:{y}" for y in ys),
+            *(f"net_loss:{y}" for y in ys),
+            *(f"cash:{t}" for t in range(self.horizon_months)),
+        ]
+
+    def year_slices(self) -> list[slice]:
+        """Month slice of each calendar year (months are consecutive)."""
+        out = []
+        for y in self.years:
+            idx = np.flatnonzero(self.year_of_month == y)
+            out.append(slice(int(idx[0]), int(idx[-1]) + 1))
+        return out
+
+
+@dataclass(frozen=True)
+class PathOutcomes:
+    """Per-path results of one batch.
+
+    ``ruin_month``: (n,) int16, first month with cash < floor, or H when never.
+    ``quantities``: (n, k) float64 in :meth:`Layout.quantity_names` order.
+    """
+
+    ruin_month: np.ndarray
+    quantities: np.ndarray
+
+
+def ruin_months(cash: np.ndarray, floor: float) -> np.ndarray:
+    """(n,) first month t with ``cash[:, t] < floor``; H where it never happens. cash: (n, H)."""
+    below = cash < floor
+    first = below.argmax(axis=1)
+    never = ~below[np.arange(len(cash)), first]
+    first[never] = cash.shape[1]
+    return first.astype(np.int16)
+
+
+def outcomes_of(
+    layout: Layout, revenue: np.ndarray, costs: np.ndarray, cash: np.ndarray, floor: float
+) -> PathOutcomes:
+    """Reduce one batch's (n, H) revenue, costs and cash to per-path outcomes."""
+    n, h = cash.shape
+    slices = layout.year_slices()
+    y = len(slices)
+    q = np.empty((n, 4 * y + 1 + h))
+    for i, s in enumerate(slices):
+        q[:, i] = cash[:, s.stop - 1]
+        q[:, y + 1 + i] = revenue[:, s].sum(axis=1)
+        q[:, 2 * y + 1 + i] = costs[:, s].sum(axis=1)
+    q[:, y] = cash.min(axis=1)
+    np.subtract(q[:, 2 * y + 1 : 3 * y + 1], q[:, y + 1 : 2 * y + 1], out=q[:, 3 * y + 1 : 4 * y + 1])
+    q[:, 4 * y + 1 :] = cash
+    return PathOutcomes(ruin_month=ruin_months(cash, floor), quantities=q)

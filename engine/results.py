@@ -1,0 +1,314 @@
+"""Results of a run: merged counts and histograms, turned into answers and pandas tables.
+
+Runway is survival data: a path still at or above the floor at the horizon is censored there,
+so a runway percentile that is never reached is "beyond the horizon", never the horizon itself.
+Every probability comes with its standard error and a 95% Wilson score interval.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cashflow.scenario import Scenario
+from distributions.errors import ScenarioError
+from engine.histogram import Histograms
+from engine.outcomes import Layout
+
+__all__ = ["BEYOND", "PERCENTILES", "Answer", "Results", "wilson_interval"]
+
+BEYOND = "beyond the horizon"
+PERCENTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
+Z95 = 1.959963984540054
+
+
+def wilson_interval(successes: np.ndarray | int, n: np.ndarray | int, z: float = Z95) -> tuple:
+    """95% Wilson score interval (low, high) for a binomial proportion; vectorized."""
+    k = np.asarray(successes, dtype=float)
+    n = np.asarray(n, dtype=float)
+    p = k / n
+    denom = 1 + z**2 / n
+    centre = (p + z**2 / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer to "what is the chance cash runs out before ``before``?"."""
+
+    before: dt.date
+    months: int
+    probability: float
+    std_error: float
+    ci95: tuple[float, float]
+    paths: int
+    seed: int
+
+    def as_dict(self, scenario_name: str = "") -> dict:
+        return {
+            "question": f"chance cash runs out before {self.before.isoformat()}",
+            "scenario": scenario_name,
+            "before": self.before.isoformat(),
+            "months": self.months,
+            "probability": self.probability,
+            "ci95": list(self.ci95),
+            "std_error": self.std_error,
+            "paths": self.paths,
+            "seed": self.seed,
+        }
+
+    def sentence(self) -> str:
+        lo, hi = self.ci95
+        return (
+            f"Chance cash runs out before {self.before.isoformat()}: {100 * self.probability:.1f}% "
+            f"(95% CI {100 * lo:.1f}–{100 * hi:.1f}%) — {self.paths:,} paths, seed {self.seed}"
+        )
+
+
+def months_before(start_year: int, start_month: int, date: dt.date) -> int:
+    """Whole months from the start month to ``date`` (2026-01-01 from 2024-01 is 24)."""
+    # A date inside a month does not complete it: ruin in that month happens at its end, after D.
+    return (date.year - start_year) * 12 + (date.month - start_month)
+
+
+@dataclass
+class Results:
+    """Everything a run leaves in memory; small whatever the number of paths.
+
+    ``ruin_counts``: (H + 1,) paths by ruin month (index H: never within the horizon).
+    ``batch_ruin_counts``: (batches, H + 1) the same per batch, in batch order.
+    ``hist``: merged histograms of the per-path quantities named by ``layout``.
+    ``driver_counts``: (d, 2, H + 1) ruin counts when input i is <= its p10 / >= its p90.
+    ``sample_cash``: (m, H) a few simulated cash paths.
+    """
+
+    scenario: Scenario
+    layout: Layout
+    paths: int
+    seed: int
+    sampler: str
+    batch_size: int
+    ruin_counts: np.ndarray
+    batch_ruin_counts: np.ndarray
+    batch_sizes: np.ndarray
+    hist: Histograms
+    driver_names: tuple[str, ...]
+    driver_counts: np.ndarray
+    sample_cash: np.ndarray | None
+    started: dt.datetime
+    seconds: float
+
+    # ----- calendar -------------------------------------------------------------------------
+    @property
+    def horizon_months(self) -> int:
+        return self.layout.horizon_months
+
+    def month_label(self, t: int) -> str:
+        """"YYYY-MM" of month index t."""
+        s = self.scenario
+        y, m = divmod(s.start_month - 1 + t, 12)
+        return f"{s.start_year + y:04d}-{m + 1:02d}"
+
+    def month_index_before(self, before: dt.date) -> int:
+        """Whole months from the start to ``before``, checked against the horizon."""
+        s = self.scenario
+        months = months_before(s.start_year, s.start_month, before)
+        if not 1 <= months <= self.horizon_months:
+            last = self.month_label(self.horizon_months)
+            raise ScenarioError(
+                f"--before {before.isoformat()} is outside the simulated horizon; "
+                f"valid: after {self.month_label(0)}-01 up to {last}-01"
+            )
+        return months
+
+    # ----- the runway question --------------------------------------------------------------
+    def probability_runs_out_before(self, before: dt.date | str) -> Answer:
+        """P(ruin month < whole months from start to ``before``), with SE and Wilson 95% CI."""
+        if isinstance(before, str):
+            before = _parse_date(before)
+        months = self.month_index_before(before)
+        k = int(self.ruin_counts[:months].sum())
+        n = self.paths
+        p = k / n
+        lo, hi = wilson_interval(k, n)
+        return Answer(
+            before=before,
+            months=months,
+            probability=p,
+            std_error=math.sqrt(p * (1 - p) / n),
+            ci95=(float(lo), float(hi)),
+            paths=n,
+            seed=self.seed,
+        )
+
+    def answers(self) -> list[Answer]:
+        return [self.probability_runs_out_before(d) for d in self.scenario.questions]
+
+    # ----- tables ---------------------------------------------------------------------------
+    def survival(self) -> pd.DataFrame:
+        """P(cash stays at or above the floor through month t), t = 0..H-1, with 95% band."""
+        h, n = self.horizon_months, self.paths
+        ruined = np.cumsum(self.ruin_counts[:h])
+        alive = n - ruined
+        lo, hi = wilson_interval(alive, n)
+        return pd.DataFrame(
+            {
+                "month": np.arange(h),
+                "date": [self.month_label(t) for t in range(h)],
+                "survival": alive / n,
+                "low": lo,
+                "high": hi,
+            }
+        )
+
+    def ruin_distribution(self) -> pd.DataFrame:
+        """Distribution of the month cash runs out: probability and cumulative, per month."""
+        h, n = self.horizon_months, self.paths
+        p = self.ruin_counts[:h] / n
+        return pd.DataFrame(
+            {
+                "month": np.arange(h),
+                "date": [self.month_label(t) for t in range(h)],
+                "probability": p,
+                "cumulative": np.cumsum(p),
+            }
+        )
+
+    @property
+    def never_runs_out(self) -> float:
+        """Share of paths that stay at or above the floor through the whole horizon."""
+        return float(self.ruin_counts[self.horizon_months] / self.paths)
+
+    def runway_months(self, q: float) -> int | str:
+        """q-quantile of the runway in months (months until the end of the month cash runs
+        out, i.e. ruin month + 1), or "beyond the horizon" when fewer than q of paths run out."""
+        cum = np.cumsum(self.ruin_counts[: self.horizon_months]) / self.paths
+        hit = np.flatnonzero(cum >= q - 1e-15)
+        return int(hit[0]) + 1 if len(hit) else BEYOND
+
+    def runway_percentiles(self) -> dict[str, int | str]:
+        return {f"p{p}": self.runway_months(p / 100) for p in (5, 10, 25, 50, 75, 90, 95)}
+
+    def _quantity(self, name: str) -> int:
+        return self.layout.quantity_names().index(name)
+
+    def _stats_rows(self, names: list[str]) -> np.ndarray:
+        idx = [self._quantity(x) for x in names]
+        qs = self.hist.quantile(np.array(PERCENTILES) / 100)[idx]
+        return np.column_stack([self.hist.mean()[idx], qs])
+
+    def years(self) -> pd.DataFrame:
+        """Per calendar year: revenue, costs, net loss and year-end cash; mean and p1..p99."""
+        rows = []
+        for y in self.layout.years:
+            for what in ("revenue", "costs", "net_loss", "cash_end"):
+                rows.append((y, what, f"{what}:{y}"))
+        values = self._stats_rows([r[2] for r in rows])
+        df = pd.DataFrame(values, columns=["mean", *(f"p{p}" for p in PERCENTILES)])
+        df.insert(0, "quantity", [r[1] for r in rows])
+        df.insert(0, "year", [r[0] for r in rows])
+        return df
+
+    def risk(self) -> pd.DataFrame:
+        """Net-loss value at risk and conditional value at risk (mean of the worst tail)."""
+        rows = []
+        for y in self.layout.years:
+            i = self._quantity(f"net_loss:{y}")
+            for level in (0.90, 0.95, 0.99):
+                var = float(self.hist.quantile(level)[i])
+                cvar = float(self.hist.tail_mean(level)[i])
+                tail = int(round(self.paths * (1 - level)))
+                rows.append((y, level, var, cvar, tail))
+        return pd.DataFrame(rows, columns=["year", "level", "var", "cvar", "tail_paths"])
+
+    def cash_fan(self) -> pd.DataFrame:
+        """Cash balance percentiles per month (fan-chart data)."""
+        h = self.horizon_months
+        idx = [self._quantity(f"cash:{t}") for t in range(h)]
+        qs = self.hist.quantile(np.array([5, 25, 50, 75, 95]) / 100)[idx]
+        df = pd.DataFrame(qs, columns=["p5", "p25", "p50", "p75", "p95"])
+        df.insert(0, "mean", self.hist.mean()[idx])
+        df.insert(0, "date", [self.month_label(t) for t in range(h)])
+        df.insert(0, "month", np.arange(h))
+        return df
+
+    def drivers(self, before: dt.date | str | None = None) -> pd.DataFrame:
+        """Chance of running out before ``before`` (default: the last question, else the
+        horizon) when each per-path input is at or below its 10th / at or above its 90th
+        percentile; sorted by the swing between the two."""
+        if before is None and self.scenario.questions:
+            before = self.scenario.questions[-1]
+        months = (
+            self.horizon_months if before is None else self.probability_runs_out_before(before).months
+        )
+        c = self.driver_counts
+        totals = c.sum(axis=2)
+        ruined = c[:, :, :months].sum(axis=2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = ruined / totals
+        df = pd.DataFrame(
+            {
+                "input": list(self.driver_names),
+                "p_low": p[:, 0] if len(c) else [],
+                "p_high": p[:, 1] if len(c) else [],
+                "paths_low": totals[:, 0] if len(c) else [],
+                "paths_high": totals[:, 1] if len(c) else [],
+            }
+        )
+        df["swing"] = (df["p_high"] - df["p_low"]).abs()
+        return df.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+
+    def convergence(self, before: dt.date | str) -> pd.DataFrame:
+        """The answer after each batch (cumulative paths), with its 95% Wilson band."""
+        months = self.probability_runs_out_before(before).months
+        k = np.cumsum(self.batch_ruin_counts[:, :months].sum(axis=1))
+        n = np.cumsum(self.batch_sizes)
+        lo, hi = wilson_interval(k, n)
+        p = k / n
+        return pd.DataFrame({"paths": n, "probability": p, "low": lo, "high": hi})
+
+    def summary(self) -> dict:
+        """The run's figures as plain JSON-able data (summary.json)."""
+        years = {}
+        table = self.years()
+        for y in self.layout.years:
+            years[str(y)] = {
+                row.quantity: {
+                    "mean": row.mean,
+                    **{f"p{p}": getattr(row, f"p{p}") for p in PERCENTILES},
+                }
+                for row in table[table.year == y].itertuples()
+            }
+            risk = self.risk()
+            for row in risk[risk.year == y].itertuples():
+                pct = int(round(row.level * 100))
+                years[str(y)]["net_loss"][f"var{pct}"] = row.var
+                years[str(y)]["net_loss"][f"cvar{pct}"] = row.cvar
+        return {
+            "scenario": self.scenario.name,
+            "unit": self.scenario.unit,
+            "start": self.month_label(0),
+            "horizon_months": self.horizon_months,
+            "floor": self.scenario.floor,
+            "paths": self.paths,
+            "seed": self.seed,
+            "sampler": self.sampler,
+            "batch_size": self.batch_size,
+            "seconds": self.seconds,
+            "questions": [a.as_dict(self.scenario.name) for a in self.answers()],
+            "runway_months": self.runway_percentiles(),
+            "never_runs_out_within_horizon": self.never_runs_out,
+            "years": years,
+        }
+
+
+def _parse_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ScenarioError(f"--before: '{text}' is not a date; expected YYYY-MM-DD") from None
