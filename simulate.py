@@ -61,7 +61,9 @@ def parse_seed(text: str) -> int:
     try:
         value = int(text.replace("_", ""))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a seed; use a whole number >= 0") from None
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a seed; use a whole number >= 0"
+        ) from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"'{text}' is not a seed; use a whole number >= 0")
     return value
@@ -96,21 +98,38 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     def sim_options(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--paths", type=parse_count, default=DEFAULT_PATHS,
-                        help="number of simulated paths: 1000000, 1_000_000, 1e6 or 1M")
-        sp.add_argument("--seed", type=parse_seed, default=None,
-                        help="seed (entropy) for a reproducible run; default: fresh, printed")
-        sp.add_argument("--jobs", type=parse_jobs, default=-1,
-                        help="worker processes (default -1: all cores)")
-        sp.add_argument("--sampler", choices=("mc", "lhs", "sobol"), default="mc",
-                        help="plain Monte Carlo, Latin hypercube or scrambled Sobol")
+        sp.add_argument(
+            "--paths",
+            type=parse_count,
+            default=DEFAULT_PATHS,
+            help="number of simulated paths: 1000000, 1_000_000, 1e6 or 1M",
+        )
+        sp.add_argument(
+            "--seed",
+            type=parse_seed,
+            default=None,
+            help="seed (entropy) for a reproducible run; default: fresh, printed",
+        )
+        sp.add_argument(
+            "--jobs", type=parse_jobs, default=-1, help="worker processes (default -1: all cores)"
+        )
+        sp.add_argument(
+            "--sampler",
+            choices=("mc", "lhs", "sobol"),
+            default="mc",
+            help="plain Monte Carlo, Latin hypercube or scrambled Sobol",
+        )
         sp.add_argument("--variant", default=None, help="a named variant of the scenario")
 
     r = sub.add_parser("run", help="simulate a scenario and write a run directory")
     r.add_argument("scenario")
     sim_options(r)
-    r.add_argument("--out", type=pathlib.Path, default=None,
-                   help="run directory (default runs/<scenario>-<UTC timestamp>)")
+    r.add_argument(
+        "--out",
+        type=pathlib.Path,
+        default=None,
+        help="run directory (default runs/<scenario>-<UTC timestamp>)",
+    )
     r.add_argument("--no-report", action="store_true", help="skip the PDF report")
 
     a = sub.add_parser("ask", help="chance cash runs out before a date")

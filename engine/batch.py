@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cashflow.draws import Draws, draw_batch
+from cashflow.draws import Draws, draw_batch, effective_vary
 from cashflow.model import first_nonfinite, simulate_flows
 from cashflow.scenario import Scenario
 from distributions.errors import SimulationError
@@ -17,7 +17,15 @@ from distributions.seeding import batch_seed
 from engine.histogram import Grid, Histograms
 from engine.outcomes import Layout, PathOutcomes, outcomes_of
 
-__all__ = ["BatchResult", "BatchTask", "layout_of", "reduce_batch", "simulate_batch"]
+__all__ = [
+    "BatchResult",
+    "BatchTask",
+    "Grids",
+    "layout_of",
+    "reduce_batch",
+    "run_batch",
+    "simulate_batch",
+]
 
 SAMPLE_PATHS = 40  # cash paths kept from batch 0 for charts
 DRIVER_LOW, DRIVER_HIGH = 0.10, 0.90  # input percentiles compared in the drivers table
@@ -40,6 +48,7 @@ class BatchResult:
 
     ``ruin_counts``: (H + 1,) paths whose ruin month is t (index H: never within the horizon).
     ``hist``: histograms of the per-path quantities (see :class:`engine.outcomes.Layout`).
+    ``fan``: histograms of cash at each month, for the batch's fan-chart subsample.
     ``driver_counts``: (d, 2, H + 1) ruin-month counts of paths whose input i is at or below its
     10th percentile (``[:, 0]``) or at or above its 90th (``[:, 1]``), for the drivers chart.
     ``sample_cash``: (m, H) a few cash paths (batch 0 only), else None.
@@ -49,6 +58,7 @@ class BatchResult:
     size: int
     ruin_counts: np.ndarray
     hist: Histograms
+    fan: Histograms
     driver_counts: np.ndarray
     sample_cash: np.ndarray | None = None
 
@@ -57,15 +67,18 @@ def layout_of(scenario: Scenario) -> Layout:
     """Calendar layout of a scenario's months."""
     t = np.arange(scenario.horizon_months)
     year_of_month = scenario.start_year + (scenario.start_month - 1 + t) // 12
-    return Layout(year_of_month=year_of_month, years=tuple(int(y) for y in np.unique(year_of_month)))
+    return Layout(
+        year_of_month=year_of_month, years=tuple(int(y) for y in np.unique(year_of_month))
+    )
 
 
 def driver_inputs(scenario: Scenario) -> list[str]:
     """Names of the per-path, non-constant inputs (the candidates for the drivers chart)."""
+    vary = effective_vary(scenario)
     return [
         name
         for name, spec in scenario.inputs().items()
-        if spec.vary == "path" and not spec.is_constant
+        if vary[name] == "path" and not spec.is_constant
     ]
 
 
@@ -73,7 +86,8 @@ def simulate_batch(task: BatchTask) -> tuple[PathOutcomes, Draws, np.ndarray]:
     """Draw and simulate one batch; return its per-path outcomes, draws and (n, H) cash."""
     scenario = task.scenario
     draws = draw_batch(scenario, task.size, batch_seed(task.entropy, task.index), task.sampler)
-    flows = simulate_flows(scenario, draws)
+    with np.errstate(over="ignore", invalid="ignore"):  # reported below, naming the culprit
+        flows = simulate_flows(scenario, draws)
     if not np.isfinite(flows.cash[:, -1]).all():
         culprit = first_nonfinite(scenario, draws) or "the cash balance"
         raise SimulationError(
@@ -93,14 +107,22 @@ def _driver_counts(
     for i, name in enumerate(names):
         x = draws.inputs[name].reshape(-1)
         spec = specs[name]
-        lo, hi = spec.quantile(DRIVER_LOW), spec.quantile(DRIVER_HIGH)
+        lo, hi = np.asarray(spec.quantile(np.array([DRIVER_LOW, DRIVER_HIGH])), dtype=float)
         counts[i, 0] = np.bincount(ruin_month[x <= lo], minlength=h + 1)
         counts[i, 1] = np.bincount(ruin_month[x >= hi], minlength=h + 1)
     return counts
 
 
+@dataclass(frozen=True)
+class Grids:
+    """The run's histogram grids, fixed from batch 0: per-path quantities and monthly cash."""
+
+    quantities: Grid
+    fan: Grid
+
+
 def reduce_batch(
-    task: BatchTask, out: PathOutcomes, draws: Draws, cash: np.ndarray, grid: Grid
+    task: BatchTask, out: PathOutcomes, draws: Draws, cash: np.ndarray, grids: Grids
 ) -> BatchResult:
     """Reduce a simulated batch to its small result on the run's histogram grid."""
     h = task.scenario.horizon_months
@@ -108,7 +130,8 @@ def reduce_batch(
         index=task.index,
         size=task.size,
         ruin_counts=np.bincount(out.ruin_month, minlength=h + 1).astype(np.int64),
-        hist=Histograms.of(grid, out.quantities),
+        hist=Histograms.of(grids.quantities, out.quantities),
+        fan=Histograms.of(grids.fan, out.fan),
         driver_counts=_driver_counts(
             task.scenario, draws, out.ruin_month, driver_inputs(task.scenario)
         ),
@@ -116,7 +139,7 @@ def reduce_batch(
     )
 
 
-def run_batch(task: BatchTask, grid: Grid) -> BatchResult:
+def run_batch(task: BatchTask, grids: Grids) -> BatchResult:
     """Simulate and reduce one batch (the function shipped to workers)."""
     out, draws, cash = simulate_batch(task)
-    return reduce_batch(task, out, draws, cash, grid)
+    return reduce_batch(task, out, draws, cash, grids)

@@ -15,6 +15,10 @@ __all__ = ["Layout", "PathOutcomes", "outcomes_of", "ruin_months"]
 
 # Ruin months are stored as small integers; "never within the horizon" is the value H.
 
+#: Share of each batch's paths (its first ones) whose monthly cash feeds the fan chart: the fan
+#: chart's percentiles rest on paths / FAN_SHARE paths, every other figure on all paths.
+FAN_SHARE = 8
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -22,7 +26,8 @@ class Layout:
 
     ``year_of_month``: (H,) calendar year of each month; ``years``: the distinct years in order.
     Quantities, in column order: year-end cash per year, minimum cash, revenue / costs / net loss
-    per year, then cash at each month (fan chart).
+    per year. Cash at each month (fan-chart data) is kept apart, for a systematic subsample of
+    paths (see :data:`FAN_SHARE`).
     """
 
     year_of_month: np.ndarray
@@ -40,7 +45,6 @@ class Layout:
             *(f"revenue:{y}" for y in ys),
             *(f"costs:{y}" for y in ys),
             *(f"net_loss:{y}" for y in ys),
-            *(f"cash:{t}" for t in range(self.horizon_months)),
         ]
 
     def year_slices(self) -> list[slice]:
@@ -58,34 +62,43 @@ class PathOutcomes:
 
     ``ruin_month``: (n,) int16, first month with cash < floor, or H when never.
     ``quantities``: (n, k) float64 in :meth:`Layout.quantity_names` order.
+    ``fan``: (ceil(n / FAN_SHARE), H) cash per month of the batch's first paths.
     """
 
     ruin_month: np.ndarray
     quantities: np.ndarray
+    fan: np.ndarray
 
 
 def ruin_months(cash: np.ndarray, floor: float) -> np.ndarray:
     """(n,) first month t with ``cash[:, t] < floor``; H where it never happens. cash: (n, H)."""
-    below = cash < floor
-    first = below.argmax(axis=1)
-    never = ~below[np.arange(len(cash)), first]
-    first[never] = cash.shape[1]
-    return first.astype(np.int16)
+    n, h = cash.shape
+    ruin = np.full(n, h, dtype=np.int16)
+    # Month by month from the end: the last write is the first month below the floor. Rows of
+    # a month-major array are contiguous, so this is H fast whole-batch passes.
+    below = np.empty(n, dtype=bool)
+    for t in range(h - 1, -1, -1):
+        np.less(cash[:, t], floor, out=below)
+        ruin[below] = t
+    return ruin
 
 
 def outcomes_of(
     layout: Layout, revenue: np.ndarray, costs: np.ndarray, cash: np.ndarray, floor: float
 ) -> PathOutcomes:
-    """Reduce one batch's (n, H) revenue, costs and cash to per-path outcomes."""
-    n, h = cash.shape
+    """Reduce one batch's (n, H) revenue, costs and cash to per-path outcomes.
+
+    Works quantity by quantity into a (k, n) buffer, returned as its (n, k) transpose.
+    """
+    n = cash.shape[0]
     slices = layout.year_slices()
     y = len(slices)
-    q = np.empty((n, 4 * y + 1 + h))
+    q = np.empty((4 * y + 1, n))
     for i, s in enumerate(slices):
-        q[:, i] = cash[:, s.stop - 1]
-        q[:, y + 1 + i] = revenue[:, s].sum(axis=1)
-        q[:, 2 * y + 1 + i] = costs[:, s].sum(axis=1)
-    q[:, y] = cash.min(axis=1)
-    np.subtract(q[:, 2 * y + 1 : 3 * y + 1], q[:, y + 1 : 2 * y + 1], out=q[:, 3 * y + 1 : 4 * y + 1])
-    q[:, 4 * y + 1 :] = cash
-    return PathOutcomes(ruin_month=ruin_months(cash, floor), quantities=q)
+        q[i] = cash[:, s.stop - 1]
+        np.sum(revenue[:, s], axis=1, out=q[y + 1 + i])
+        np.sum(costs[:, s], axis=1, out=q[2 * y + 1 + i])
+    np.min(cash, axis=1, out=q[y])
+    np.subtract(q[2 * y + 1 : 3 * y + 1], q[y + 1 : 2 * y + 1], out=q[3 * y + 1 : 4 * y + 1])
+    fan = cash[: -(-n // FAN_SHARE)]
+    return PathOutcomes(ruin_month=ruin_months(cash, floor), quantities=q.T, fan=fan)

@@ -83,6 +83,7 @@ class Results:
     ``ruin_counts``: (H + 1,) paths by ruin month (index H: never within the horizon).
     ``batch_ruin_counts``: (batches, H + 1) the same per batch, in batch order.
     ``hist``: merged histograms of the per-path quantities named by ``layout``.
+    ``fan``: merged histograms of cash at each month (fan-chart subsample of the paths).
     ``driver_counts``: (d, 2, H + 1) ruin counts when input i is <= its p10 / >= its p90.
     ``sample_cash``: (m, H) a few simulated cash paths.
     """
@@ -97,6 +98,7 @@ class Results:
     batch_ruin_counts: np.ndarray
     batch_sizes: np.ndarray
     hist: Histograms
+    fan: Histograms
     driver_names: tuple[str, ...]
     driver_counts: np.ndarray
     sample_cash: np.ndarray | None
@@ -109,7 +111,7 @@ class Results:
         return self.layout.horizon_months
 
     def month_label(self, t: int) -> str:
-        """"YYYY-MM" of month index t."""
+        """ "YYYY-MM" of month index t."""
         s = self.scenario
         y, m = divmod(s.start_month - 1 + t, 12)
         return f"{s.start_year + y:04d}-{m + 1:02d}"
@@ -222,17 +224,17 @@ class Results:
             for level in (0.90, 0.95, 0.99):
                 var = float(self.hist.quantile(level)[i])
                 cvar = float(self.hist.tail_mean(level)[i])
-                tail = int(round(self.paths * (1 - level)))
+                tail = round(self.paths * (1 - level))
                 rows.append((y, level, var, cvar, tail))
         return pd.DataFrame(rows, columns=["year", "level", "var", "cvar", "tail_paths"])
 
     def cash_fan(self) -> pd.DataFrame:
-        """Cash balance percentiles per month (fan-chart data)."""
+        """Cash balance percentiles per month (fan-chart data), from the systematic subsample
+        of ``fan.n`` paths (the first 1/FAN_SHARE of every batch)."""
         h = self.horizon_months
-        idx = [self._quantity(f"cash:{t}") for t in range(h)]
-        qs = self.hist.quantile(np.array([5, 25, 50, 75, 95]) / 100)[idx]
+        qs = self.fan.quantile(np.array([5, 25, 50, 75, 95]) / 100)
         df = pd.DataFrame(qs, columns=["p5", "p25", "p50", "p75", "p95"])
-        df.insert(0, "mean", self.hist.mean()[idx])
+        df.insert(0, "mean", self.fan.mean())
         df.insert(0, "date", [self.month_label(t) for t in range(h)])
         df.insert(0, "month", np.arange(h))
         return df
@@ -244,7 +246,9 @@ class Results:
         if before is None and self.scenario.questions:
             before = self.scenario.questions[-1]
         months = (
-            self.horizon_months if before is None else self.probability_runs_out_before(before).months
+            self.horizon_months
+            if before is None
+            else self.probability_runs_out_before(before).months
         )
         c = self.driver_counts
         totals = c.sum(axis=2)
@@ -275,7 +279,7 @@ class Results:
     def summary(self) -> dict:
         """The run's figures as plain JSON-able data (summary.json)."""
         years = {}
-        table = self.years()
+        table, risk = self.years(), self.risk()
         for y in self.layout.years:
             years[str(y)] = {
                 row.quantity: {
@@ -284,9 +288,8 @@ class Results:
                 }
                 for row in table[table.year == y].itertuples()
             }
-            risk = self.risk()
             for row in risk[risk.year == y].itertuples():
-                pct = int(round(row.level * 100))
+                pct = round(row.level * 100)
                 years[str(y)]["net_loss"][f"var{pct}"] = row.var
                 years[str(y)]["net_loss"][f"cvar{pct}"] = row.cvar
         return {

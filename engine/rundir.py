@@ -2,7 +2,8 @@
 
 Layout::
 
-    manifest.json    scenario copy name and sha256, seed, paths, sampler, batch size, versions, times
+    manifest.json    scenario copy and its sha256, seed, paths, sampler, batch size, versions,
+                     start and end time
     summary.json     headline answers, runway percentiles, per-year figures
     scenario.toml    a byte-for-byte copy of the scenario file
     results.npz      merged counts and histograms: enough to answer any question and rebuild
@@ -117,6 +118,12 @@ def save_run(results: Results, run_dir: pathlib.Path, *, variant: str | None = N
         "hist_max": hist.maximum,
         "grid_lo": hist.grid.lo,
         "grid_hi": hist.grid.hi,
+        "fan_counts": results.fan.counts,
+        "fan_sums": results.fan.sums,
+        "fan_min": results.fan.minimum,
+        "fan_max": results.fan.maximum,
+        "fan_lo": results.fan.grid.lo,
+        "fan_hi": results.fan.grid.hi,
     }
     atomic_write(run_dir / "results.npz", lambda tmp: _save_npz(tmp, arrays))
 
@@ -143,11 +150,11 @@ def save_run(results: Results, run_dir: pathlib.Path, *, variant: str | None = N
             "batch_size": results.batch_size,
             "batches": len(results.batch_sizes),
             "hist_bins": hist.grid.bins,
+            "fan_bins": results.fan.grid.bins,
+            "fan_paths": results.fan.n,
             "driver_inputs": list(results.driver_names),
             "started": results.started.isoformat(),
-            "finished": (
-                results.started + dt.timedelta(seconds=results.seconds)
-            ).isoformat(),
+            "finished": (results.started + dt.timedelta(seconds=results.seconds)).isoformat(),
             "seconds": results.seconds,
             "versions": {
                 "python": platform.python_version(),
@@ -193,6 +200,14 @@ def load_run(run_dir: str | pathlib.Path) -> Results:
         minimum=a["hist_min"],
         maximum=a["hist_max"],
     )
+    fan = Histograms(
+        grid=Grid(lo=a["fan_lo"], hi=a["fan_hi"], bins=int(manifest["fan_bins"])),
+        counts=a["fan_counts"],
+        sums=a["fan_sums"],
+        n=int(manifest["fan_paths"]),
+        minimum=a["fan_min"],
+        maximum=a["fan_max"],
+    )
     sample = a["sample_cash"]
     return Results(
         scenario=scenario,
@@ -205,6 +220,7 @@ def load_run(run_dir: str | pathlib.Path) -> Results:
         batch_ruin_counts=a["batch_ruin_counts"],
         batch_sizes=a["batch_sizes"],
         hist=hist,
+        fan=fan,
         driver_names=tuple(manifest["driver_inputs"]),
         driver_counts=a["driver_counts"],
         sample_cash=sample if len(sample) else None,

@@ -22,13 +22,14 @@ from distributions.seeding import fresh_entropy
 from engine.batch import (
     BatchResult,
     BatchTask,
+    Grids,
     driver_inputs,
     layout_of,
     reduce_batch,
     run_batch,
     simulate_batch,
 )
-from engine.histogram import Grid, make_grid
+from engine.histogram import Histograms, make_grid
 from engine.results import Results
 
 __all__ = ["batch_size_for", "batch_sizes", "run"]
@@ -36,7 +37,8 @@ __all__ = ["batch_size_for", "batch_sizes", "run"]
 MEMORY_BUDGET_BYTES = 256 * 2**20  # working set of one batch
 BYTES_PER_CELL = 8 * 14  # float64 (paths x months) arrays alive at once in a batch, with margin
 MAX_BATCH = 2**16
-HIST_BINS = 2**14
+HIST_BINS = 2**14  # per-path quantities (see tests/test_histogram.py for the error study)
+FAN_BINS = 2**12  # monthly cash for the fan chart
 
 
 def batch_size_for(horizon_months: int, budget_bytes: int = MEMORY_BUDGET_BYTES) -> int:
@@ -58,17 +60,15 @@ def _effective_jobs(jobs: int | None) -> int:
     return cores + 1 + jobs if jobs < 0 else jobs
 
 
-def _results_in_order(
-    tasks: list[BatchTask], grid: Grid, jobs: int
-) -> Iterator[BatchResult]:
+def _results_in_order(tasks: list[BatchTask], grids: Grids, jobs: int) -> Iterator[BatchResult]:
     if jobs == 1 or len(tasks) <= 1:
         for task in tasks:
-            yield run_batch(task, grid)
+            yield run_batch(task, grids)
         return
     from joblib import Parallel, delayed
 
     parallel = Parallel(n_jobs=jobs, return_as="generator", max_nbytes=None)
-    yield from parallel(delayed(run_batch)(task, grid) for task in tasks)
+    yield from parallel(delayed(run_batch)(task, grids) for task in tasks)
 
 
 @dataclass
@@ -76,7 +76,8 @@ class _Merged:
     ruin_counts: np.ndarray
     batch_ruin_counts: list[np.ndarray]
     driver_counts: np.ndarray
-    hist: object
+    hist: Histograms
+    fan: Histograms
     sample_cash: np.ndarray | None
 
 
@@ -109,8 +110,10 @@ def run(
     clock = time.perf_counter()
 
     out0, draws0, cash0 = simulate_batch(tasks[0])
-    grid = make_grid(out0.quantities, HIST_BINS)
-    first = reduce_batch(tasks[0], out0, draws0, cash0, grid)
+    grids = Grids(
+        quantities=make_grid(out0.quantities, HIST_BINS), fan=make_grid(out0.fan, FAN_BINS)
+    )
+    first = reduce_batch(tasks[0], out0, draws0, cash0, grids)
     del out0, draws0, cash0
 
     merged = _Merged(
@@ -118,16 +121,18 @@ def run(
         batch_ruin_counts=[first.ruin_counts],
         driver_counts=first.driver_counts.copy(),
         hist=first.hist,
+        fan=first.fan,
         sample_cash=first.sample_cash,
     )
     done = first.size
     if progress:
         progress(done, paths)
-    for result in _results_in_order(tasks[1:], grid, _effective_jobs(jobs)):
+    for result in _results_in_order(tasks[1:], grids, _effective_jobs(jobs)):
         merged.ruin_counts += result.ruin_counts
         merged.batch_ruin_counts.append(result.ruin_counts)
         merged.driver_counts += result.driver_counts
         merged.hist = merged.hist.merge(result.hist)
+        merged.fan = merged.fan.merge(result.fan)
         done += result.size
         if progress:
             progress(done, paths)
@@ -143,6 +148,7 @@ def run(
         batch_ruin_counts=np.array(merged.batch_ruin_counts),
         batch_sizes=np.array(sizes),
         hist=merged.hist,
+        fan=merged.fan,
         driver_names=tuple(driver_inputs(scenario)),
         driver_counts=merged.driver_counts,
         sample_cash=merged.sample_cash,

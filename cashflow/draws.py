@@ -1,0 +1,206 @@
+"""All the randomness of one batch, turned into arrays: ``draw_batch(scenario, n, seed)``.
+
+Every input of ``Scenario.inputs()`` and every piece of auxiliary noise the cash model needs
+comes from its own stream ``stream(seed, name)``, so changing one input (a variant) leaves every
+other input's draws bit-identical: common random numbers between variants for free.
+
+Shapes (n paths, H = horizon months); every (n, H) array is month-major (Fortran order), the
+layout the cash model works in:
+
+- per-path inputs (``vary = "path"``): (n, 1); constants (1, 1) whatever their ``vary``;
+- per-month inputs: (n, H); per-year inputs: drawn (n, years) and expanded to (n, H), so the
+  value is the same in every month of a calendar year;
+- the ``amount`` of a ``per = "month"`` shock is drawn afresh for every month (n, H) (each hit
+  costs a fresh amount), or per year when its ``vary`` is ``"year"``.
+
+Noise (names use ``:``, inputs use ``.``, so the two never share a stream):
+
+- ``LINE:growth_z`` (n, H) standard normals of a ``start`` line with ``growth_noise``
+  (column 0 is unused: growth compounds from t = 1);
+- ``LINE:volatility_z`` (n, H) standard normals of a line with ``volatility``;
+- ``EVENT:u`` (n, 1) occurrence uniforms of a funding round or a ``per = "horizon"`` shock
+  (it happens where ``u < probability``);
+- ``SHOCK:month_u`` (n, 1) uniforms of a ``per = "horizon"`` shock without ``month``
+  (it happens in month ``floor(month_u * H)``);
+- ``SHOCK:hits`` (n, H) bool of a ``per = "month"`` shock (``u < probability`` each month).
+
+The sampler (``"mc"``, ``"lhs"``, ``"sobol"``) applies to the non-constant per-path inputs only:
+with ``"mc"``/``"lhs"`` each draws ``uniforms(sampler, n, 1, stream(seed, name))``; with
+``"sobol"`` they share the columns of one ``uniforms("sobol", n, d, stream(seed,
+"sampler:sobol"))`` call, in ``Scenario.inputs()`` order (so common random numbers hold between
+variants that keep the same set of uncertain per-path inputs). Per-month and per-year inputs and
+all noise are plain Monte Carlo. Rank correlations are imposed on the drawn per-path values with
+Iman-Conover (``stream(seed, "correlation")``), which only reorders them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cashflow.calendar import year_of_month
+from cashflow.scenario import Scenario, Shock
+from distributions import Spec
+from distributions.correlation import iman_conover
+from distributions.samplers import uniforms
+from distributions.seeding import stream
+
+__all__ = ["Draws", "draw_batch", "effective_vary", "month_year_index"]
+
+
+@dataclass(frozen=True)
+class Draws:
+    """One batch's input values and noise; every array is read-only.
+
+    ``inputs[name]``: (n, 1) per path, (1, 1) constant, (n, H) per month or per year.
+    ``noise[name]``: see the module docstring for names and shapes.
+    """
+
+    n: int
+    inputs: dict[str, np.ndarray]
+    noise: dict[str, np.ndarray]
+
+
+def month_year_index(scenario: Scenario) -> np.ndarray:
+    """(H,) int: for each month t, its calendar year minus ``scenario.start_year`` (0, 1, ...)."""
+    years = year_of_month(scenario.start_year, scenario.start_month, scenario.horizon_months)
+    return years - scenario.start_year
+
+
+def _constant_value(spec: Spec) -> float:
+    """The value of a constant Spec, as a float."""
+    return float(spec.params["value"])
+
+
+def _is_zero(spec: Spec | None) -> bool:
+    """True when ``spec`` is absent or the constant 0 (no noise needed)."""
+    return spec is None or (spec.is_constant and _constant_value(spec) == 0.0)
+
+
+def effective_vary(scenario: Scenario) -> dict[str, str]:
+    """Each input's ``vary`` as drawn: as written, except that the ``amount`` of a
+    ``per = "month"`` shock written per path is drawn per month (a fresh amount per hit)."""
+    vary = {name: spec.vary for name, spec in scenario.inputs().items()}
+    for event in scenario.events:
+        if isinstance(event, Shock) and event.per == "month" and event.amount is not None:
+            name = f"{event.name}.amount"
+            if vary[name] == "path":
+                vary[name] = "month"
+    return vary
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+def draw_batch(
+    scenario: Scenario, n: int, seed: np.random.SeedSequence, sampler: str = "mc"
+) -> Draws:
+    """Draw every input and all noise of one batch of ``n`` paths from ``seed``.
+
+    ``sampler`` is ``"mc"``, ``"lhs"`` or ``"sobol"`` (for the per-path inputs only).
+    The result depends only on (scenario, n, seed, sampler).
+    """
+    horizon = scenario.horizon_months
+    specs = scenario.inputs()
+    vary = effective_vary(scenario)
+    year_index = month_year_index(scenario)
+    n_years = int(year_index[-1]) + 1
+
+    per_path = [
+        name for name, spec in specs.items() if vary[name] == "path" and not spec.is_constant
+    ]
+    sobol = None
+    if sampler == "sobol" and per_path:
+        sobol = uniforms("sobol", n, len(per_path), stream(seed, "sampler:sobol"))
+    column = {name: j for j, name in enumerate(per_path)}
+
+    inputs: dict[str, np.ndarray] = {}
+    for name, spec in specs.items():
+        if spec.is_constant:
+            inputs[name] = np.full((1, 1), _constant_value(spec))
+        elif vary[name] == "path":
+            if sobol is not None:
+                u = sobol[:, column[name] : column[name] + 1]
+            else:
+                u = uniforms(sampler, n, 1, stream(seed, name))
+            inputs[name] = np.asarray(spec.ppf(u), dtype=np.float64).reshape(n, 1)
+        elif vary[name] == "month":
+            u = uniforms("mc", horizon, n, stream(seed, name))
+            inputs[name] = np.asarray(spec.ppf(u), dtype=np.float64).reshape(horizon, n).T
+        else:  # "year"
+            u = uniforms("mc", n_years, n, stream(seed, name))
+            values = np.asarray(spec.ppf(u), dtype=np.float64).reshape(n_years, n)
+            inputs[name] = values[year_index].T
+
+    if scenario.correlation is not None:
+        _correlate(scenario, inputs, vary, n, seed)
+
+    noise = _noise(scenario, inputs, n, seed)
+    return Draws(
+        n=n,
+        inputs={k: _frozen(v) for k, v in inputs.items()},
+        noise={k: _frozen(v) for k, v in noise.items()},
+    )
+
+
+def _correlate(
+    scenario: Scenario,
+    inputs: dict[str, np.ndarray],
+    vary: dict[str, str],
+    n: int,
+    seed: np.random.SeedSequence,
+) -> None:
+    """Reorder the correlated per-path inputs in place (in ``inputs``) with Iman-Conover.
+
+    Constant inputs carry no rank information and are left out of the target.
+    """
+    corr = scenario.correlation
+    assert corr is not None
+    names = list(corr.names)
+    matrix = np.asarray(corr.matrix, dtype=np.float64)
+    keep = []
+    for i, name in enumerate(names):
+        if name not in inputs:
+            raise ValueError(f"correlated input '{name}' is not an input of the scenario")
+        if inputs[name].shape == (1, 1):
+            continue
+        if vary[name] != "path":
+            raise ValueError(f"correlated input '{name}' is not drawn once per path")
+        keep.append(i)
+    if len(keep) < 2:
+        return
+    samples = np.concatenate([inputs[names[i]] for i in keep], axis=1)
+    target = matrix[np.ix_(keep, keep)]
+    reordered = iman_conover(samples, target, stream(seed, "correlation"))
+    for j, i in enumerate(keep):
+        inputs[names[i]] = reordered[:, j : j + 1].copy()
+
+
+def _noise(
+    scenario: Scenario, inputs: dict[str, np.ndarray], n: int, seed: np.random.SeedSequence
+) -> dict[str, np.ndarray]:
+    """The auxiliary randomness of the model, each array from its own named stream."""
+    horizon = scenario.horizon_months
+    noise: dict[str, np.ndarray] = {}
+    for line in scenario.lines:
+        if line.start is not None and not _is_zero(line.growth_noise):
+            key = f"{line.name}:growth_z"
+            noise[key] = stream(seed, key).standard_normal((horizon, n)).T
+        if not _is_zero(line.volatility):
+            key = f"{line.name}:volatility_z"
+            noise[key] = stream(seed, key).standard_normal((horizon, n)).T
+    for event in scenario.events:
+        if isinstance(event, Shock) and event.per == "month":
+            key = f"{event.name}:hits"
+            u = stream(seed, key).random((horizon, n)).T
+            noise[key] = u < inputs[f"{event.name}.probability"]
+            continue
+        key = f"{event.name}:u"
+        noise[key] = stream(seed, key).random((n, 1))
+        if isinstance(event, Shock) and event.month is None:
+            key = f"{event.name}:month_u"
+            noise[key] = stream(seed, key).random((n, 1))
+    return noise

@@ -1,0 +1,377 @@
+"""Streaming quantiles with bounded memory: fixed-grid histograms of per-path quantities.
+
+Each batch reduces its (n, k) matrix of per-path values (k quantities) onto one :class:`Grid`
+with :meth:`Histograms.of`; batches are combined with :meth:`Histograms.merge` **in batch
+order** (counts are integers; the float sums are added in that one order, so a run is
+bit-identical whatever the number of workers). Means, quantiles, CDF values and upper-tail means
+(CVaR) are read from the merged counts, per-bin sums and the exact minimum and maximum. Memory
+is ``k * (bins + 2) * 16`` bytes whatever the number of paths.
+
+Accuracy. Within a bin, values are spread with a linear density whose slope is fitted to the
+bin's exact mean (its sum / count); the quantile is the inverse of that piecewise CDF. The gap
+to the exact sample quantile is then of the order ``bin width / sqrt(paths in the bin)``: a
+fraction ``sqrt(p_bin)`` of the Monte Carlo standard error, where ``p_bin`` is the probability
+mass of the bin holding the quantile (see ``tests/test_histogram.py`` for the measured ratios).
+
+Typical flow (the grid does not exist before the first batch)::
+
+    grid = make_grid(values_0, DEFAULT_BINS)           # from batch 0's own values
+    total = Histograms.of(grid, values_0)
+    for values in later_batches:                       # in batch order
+        total = total.merge(Histograms.of(grid, values))
+    total.quantile([0.05, 0.5, 0.95])                  # (k, 3)
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from distributions.errors import RunwayWarning, SimulationError
+
+__all__ = ["DEFAULT_BINS", "Grid", "Histograms", "make_grid"]
+
+#: Equal-width bins per quantity; see the error study in ``tests/test_histogram.py``.
+DEFAULT_BINS = 2**16
+
+
+@dataclass(frozen=True, eq=False)
+class Grid:
+    """Equal-width bins for k quantities: quantity j spans ``[lo[j], hi[j])`` in ``bins`` bins.
+
+    ``lo``, ``hi``: (k,) float64 edges; values below ``lo`` / at or above ``hi`` are counted in
+    an underflow / overflow bin.
+    """
+
+    lo: np.ndarray
+    hi: np.ndarray
+    bins: int
+
+    def __post_init__(self) -> None:
+        lo = np.array(self.lo, dtype=np.float64, ndmin=1)
+        hi = np.array(self.hi, dtype=np.float64, ndmin=1)
+        if lo.ndim != 1 or lo.shape != hi.shape:
+            raise ValueError(f"Grid: lo and hi must be (k,) arrays, got {lo.shape}, {hi.shape}")
+        if not (np.isfinite(lo).all() and np.isfinite(hi).all() and (hi > lo).all()):
+            raise ValueError("Grid: edges must be finite with hi > lo for every quantity")
+        if int(self.bins) != self.bins or self.bins < 1:
+            raise ValueError(f"Grid: bins must be a positive integer, got {self.bins!r}")
+        lo.flags.writeable = False
+        hi.flags.writeable = False
+        object.__setattr__(self, "lo", lo)
+        object.__setattr__(self, "hi", hi)
+        object.__setattr__(self, "bins", int(self.bins))
+
+    @property
+    def k(self) -> int:
+        """Number of quantities."""
+        return self.lo.shape[0]
+
+    @property
+    def width(self) -> np.ndarray:
+        """(k,) bin width per quantity."""
+        return (self.hi - self.lo) / self.bins
+
+    def edges(self) -> np.ndarray:
+        """(k, bins + 1) bin edges, ``lo`` to ``hi``."""
+        return self.lo[:, None] + np.arange(self.bins + 1) * self.width[:, None]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Grid):
+            return NotImplemented
+        return (
+            self.bins == other.bins
+            and np.array_equal(self.lo, other.lo)
+            and np.array_equal(self.hi, other.hi)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def make_grid(pilot: np.ndarray, bins: int = DEFAULT_BINS) -> Grid:
+    """A grid from pilot values (n, k), usually the first batch.
+
+    Quantity j spans ``[min - w, max + w]`` with ``w = max - min`` of its finite pilot values
+    (``w = max(1, |x|) * 1e-3`` when they are all equal to x; x = 0 when none is finite).
+    """
+    pilot = np.asarray(pilot, dtype=np.float64)
+    if pilot.ndim != 2:
+        raise ValueError(f"make_grid: pilot must be (n, k), got shape {pilot.shape}")
+    finite = np.isfinite(pilot)
+    lo = np.min(np.where(finite, pilot, np.inf), axis=0, initial=np.inf)
+    hi = np.max(np.where(finite, pilot, -np.inf), axis=0, initial=-np.inf)
+    none = ~finite.any(axis=0)
+    lo[none] = hi[none] = 0.0
+    w = hi - lo
+    flat = w == 0
+    w[flat] = np.maximum(1.0, np.abs(lo[flat])) * 1e-3
+    return Grid(lo - w, hi + w, bins)
+
+
+@dataclass(eq=False)
+class Histograms:
+    """Histograms of k quantities on one grid, with exact count, sums, minimum and maximum.
+
+    ``counts``: (k, bins + 2) int64, column 0 = below ``lo``, column ``bins + 1`` = at or above
+    ``hi``; ``sums``: (k, bins + 2) float64, the sum of the values in each bin; ``n``: paths;
+    ``minimum``, ``maximum``: (k,) exact extremes (+inf / -inf when n = 0).
+    """
+
+    grid: Grid
+    counts: np.ndarray
+    sums: np.ndarray
+    n: int
+    minimum: np.ndarray
+    maximum: np.ndarray
+
+    # ---- building -------------------------------------------------------------------------
+
+    @classmethod
+    def empty(cls, grid: Grid) -> Histograms:
+        """No paths yet: the identity of :meth:`merge`."""
+        shape = (grid.k, grid.bins + 2)
+        return cls(
+            grid,
+            np.zeros(shape, np.int64),
+            np.zeros(shape, np.float64),
+            0,
+            np.full(grid.k, np.inf),
+            np.full(grid.k, -np.inf),
+        )
+
+    @classmethod
+    def of(cls, grid: Grid, values: np.ndarray) -> Histograms:
+        """Histograms of ``values`` (n, k), one column per quantity of ``grid``.
+
+        Raises :class:`SimulationError` if a value is NaN or infinite.
+        """
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim != 2 or values.shape[1] != grid.k:
+            raise ValueError(f"Histograms.of: values must be (n, {grid.k}), got {values.shape}")
+        n, k = values.shape
+        if n == 0:
+            return cls.empty(grid)
+        # Work in the memory order of the input: a Fortran-ordered (n, k) matrix is read
+        # quantity by quantity, which keeps np.bincount's writes local (about 2x faster).
+        # Either way each bin's sum is accumulated in path order, so the results are identical.
+        by_quantity = values.flags.f_contiguous and not values.flags.c_contiguous
+        data = values.T if by_quantity else np.ascontiguousarray(values)
+        axis, per_q = (1, (-1, 1)) if by_quantity else (0, (1, -1))
+        minimum = data.min(axis=axis)
+        maximum = data.max(axis=axis)
+        if not (np.isfinite(minimum).all() and np.isfinite(maximum).all()):
+            bad = np.flatnonzero(~(np.isfinite(minimum) & np.isfinite(maximum)))
+            raise SimulationError(f"NaN or infinite values in histogrammed quantities {bad}")
+        stride = grid.bins + 2
+        scale = grid.bins / (grid.hi - grid.lo)
+        # Bin position + 1 clipped onto [0, bins + 1] (0 = underflow, bins + 1 = overflow);
+        # truncation is floor as everything is >= 0, then each quantity gets its own block.
+        pos = np.multiply(data, scale.reshape(per_q))
+        pos += (1.0 - grid.lo * scale).reshape(per_q)
+        np.clip(pos, 0.0, stride - 1, out=pos)
+        index = pos.astype(np.intp)
+        del pos
+        index += (np.arange(k, dtype=np.intp) * stride).reshape(per_q)
+        index = index.ravel()
+        size = k * stride
+        counts = np.bincount(index, minlength=size).astype(np.int64, copy=False)
+        sums = np.bincount(index, weights=data.ravel(), minlength=size)
+        return cls(grid, counts.reshape(k, stride), sums.reshape(k, stride), n, minimum, maximum)
+
+    def merge(self, other: Histograms) -> Histograms:
+        """A new object holding both: counts and sums added (``self`` first, then ``other``)."""
+        if other.grid is not self.grid and other.grid != self.grid:
+            raise ValueError("Histograms.merge: the two histograms are on different grids")
+        return Histograms(
+            self.grid,
+            self.counts + other.counts,
+            self.sums + other.sums,
+            self.n + other.n,
+            np.minimum(self.minimum, other.minimum),
+            np.maximum(self.maximum, other.maximum),
+        )
+
+    @classmethod
+    def merge_all(cls, grid: Grid, parts: Iterable[Histograms]) -> Histograms:
+        """All ``parts`` merged in the order given (batch order), with one working copy."""
+        total = cls.empty(grid)
+        for part in parts:
+            if part.grid is not grid and part.grid != grid:
+                raise ValueError("Histograms.merge_all: a part is on a different grid")
+            total.counts += part.counts
+            total.sums += part.sums
+            total.n += part.n
+            np.minimum(total.minimum, part.minimum, out=total.minimum)
+            np.maximum(total.maximum, part.maximum, out=total.maximum)
+        return total
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays (independent of n)."""
+        arrays = (self.counts, self.sums, self.minimum, self.maximum, self.grid.lo, self.grid.hi)
+        return sum(a.nbytes for a in arrays)
+
+    # ---- reading --------------------------------------------------------------------------
+
+    def _require_paths(self, what: str) -> None:
+        if self.n == 0:
+            raise ValueError(f"Histograms.{what}: no paths have been added")
+
+    def _edges_at(self, where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper edges (k, m) of bins ``where`` (k, m): the outer bins are closed by
+        the exact minimum / maximum and every edge is clipped onto [min, max], so the first and
+        last occupied bins are tight."""
+        g = self.grid
+        lo, width = g.lo[:, None], g.width[:, None]
+        mn, mx = self.minimum[:, None], self.maximum[:, None]
+        lower = np.where(where == 0, mn, lo + (where - 1) * width)
+        upper = np.where(where == g.bins + 1, mx, lo + where * width)
+        return np.clip(lower, mn, mx), np.clip(upper, mn, mx)
+
+    def _slopes_at(self, where: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+        """Slope beta (k, m) of the linear density 1 + beta (s - 1/2), s in [0, 1], within bins
+        ``where`` (k, m), fitted to the bin's exact mean (beta = 12 (mean - 1/2)), kept in
+        [-2, 2] so the density stays >= 0; 0 for empty or zero-width bins."""
+        rows = np.arange(self.grid.k)[:, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = self.sums[rows, where] / self.counts[rows, where]
+            beta = 12.0 * ((mean - lower) / (upper - lower) - 0.5)
+        return np.clip(np.where(np.isfinite(beta), beta, 0.0), -2.0, 2.0)
+
+    def _locate(self, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Bin index (k, m) holding position ``level`` (m,) of the cumulative counts clipped to
+        [1/2, n - 1/2], and the fraction (k, m) of that bin's (clipped) count below it."""
+        k, stride = self.counts.shape
+        n = self.n
+        upper = np.cumsum(self.counts, axis=1, dtype=np.float64)
+        lower = upper - self.counts
+        np.clip(upper, 0.5, n - 0.5, out=upper)
+        np.clip(lower, 0.5, n - 0.5, out=lower)
+        # Rows are non-decreasing within [1/2, n - 1/2]: offset row j by j * n and search once.
+        offset = np.arange(k)[:, None] * float(n)
+        flat = (upper + offset).ravel()
+        where = np.searchsorted(flat, (level[None, :] + offset).ravel(), side="left")
+        where = np.minimum(where.reshape(k, -1) - np.arange(k)[:, None] * stride, stride - 1)
+        rows = np.arange(k)[:, None]
+        lo_c, hi_c = lower[rows, where], upper[rows, where]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = (level[None, :] - lo_c) / (hi_c - lo_c)
+        frac = np.where(hi_c > lo_c, np.clip(frac, 0.0, 1.0), 0.0)
+        return where, frac
+
+    def quantile(self, q: float | np.ndarray) -> np.ndarray:
+        """The q-quantile(s) of every quantity: (k,) for scalar q, (k, len(q)) otherwise.
+
+        Follows ``np.quantile(method="linear")`` (rank ``q (n - 1)``) with values spread within
+        each bin by the fitted linear density; q = 0 / 1 give the exact minimum / maximum. A
+        quantile that falls among the values outside the grid is interpolated between the grid
+        edge and the exact extreme, with a :class:`RunwayWarning`.
+        """
+        self._require_paths("quantile")
+        q_arr = np.asarray(q, dtype=np.float64)
+        scalar = q_arr.ndim == 0
+        q_arr = np.atleast_1d(q_arr)
+        if q_arr.ndim != 1 or not ((q_arr >= 0) & (q_arr <= 1)).all():
+            raise ValueError(f"Histograms.quantile: q must be in [0, 1], got {q!r}")
+        level = q_arr * (self.n - 1) + 0.5
+        where, frac = self._locate(level)
+        rows = np.arange(self.grid.k)[:, None]
+        lo_e, hi_e = self._edges_at(where)
+        s = _inverse_cdf(frac, self._slopes_at(where, lo_e, hi_e))
+        out = lo_e + s * (hi_e - lo_e)
+        np.clip(out, self.minimum[:, None], self.maximum[:, None], out=out)
+        out[:, q_arr == 0] = self.minimum[:, None]
+        out[:, q_arr == 1] = self.maximum[:, None]
+        outside = (where == 0) | (where == self.grid.bins + 1)
+        outside &= (self.counts[rows, where] > 0) & ((q_arr > 0) & (q_arr < 1))[None, :]
+        if outside.any():
+            j, m = np.argwhere(outside)[0]
+            warnings.warn(
+                f"{int(outside.sum())} quantile(s) fall outside the histogram grid (e.g. "
+                f"quantity {j}, q={q_arr[m]:g}, grid [{self.grid.lo[j]:.6g}, "
+                f"{self.grid.hi[j]:.6g}]); interpolated between the grid edge and the exact "
+                "extreme, so only bounded",
+                RunwayWarning,
+                stacklevel=2,
+            )
+        return out[:, 0] if scalar else out
+
+    def mean(self) -> np.ndarray:
+        """(k,) exact mean of every quantity (sum of the per-bin sums / n)."""
+        self._require_paths("mean")
+        return self.sums.sum(axis=1) / self.n
+
+    def tail_mean(self, q: float) -> np.ndarray:
+        """(k,) CVaR: the mean of the worst (1 - q) share, the values at or above the q-quantile.
+
+        The bins wholly in the tail contribute their exact sums; the bin holding the q-quantile
+        contributes its upper part under the fitted linear density. q = 1 gives the maximum.
+        """
+        self._require_paths("tail_mean")
+        q = float(q)
+        if not 0.0 <= q <= 1.0:
+            raise ValueError(f"Histograms.tail_mean: q must be in [0, 1], got {q!r}")
+        if q == 1.0:
+            return self.maximum.copy()
+        k, stride = self.counts.shape
+        rows = np.arange(k)
+        cutoff = q * self.n  # the tail holds the last n - cutoff values
+        cum = np.cumsum(self.counts, axis=1)
+        where = np.minimum((cum <= cutoff).sum(axis=1), stride - 1)  # first bin with cum > cutoff
+        take = cum[rows, where] - cutoff  # values taken from that bin, in (0, count]
+        count = self.counts[rows, where].astype(np.float64)
+        above = np.cumsum(self.sums[:, ::-1], axis=1)[:, ::-1]  # sum over bins >= column
+        full = np.where(where + 1 < stride, above[rows, np.minimum(where + 1, stride - 1)], 0.0)
+        lo_e, hi_e = self._edges_at(where[:, None])
+        b = self._slopes_at(where[:, None], lo_e, hi_e)[:, 0]
+        lo_e, hi_e = lo_e[:, 0], hi_e[:, 0]
+        # Upper fraction p of the bin: its mean minus the whole bin's mean, in units of the span,
+        # under the density 1 + b (s - 1/2) on [0, 1] (the bin's exact mean is kept).
+        p = take / count
+        s0 = _inverse_cdf(1.0 - p, b)
+        whole = 0.5 + b / 12.0
+        part = (whole - (0.5 * s0**2 + b * (s0**3 / 3.0 - s0**2 / 4.0))) / p
+        partial = take * (self.sums[rows, where] / count + (part - whole) * (hi_e - lo_e))
+        return (full + partial) / (self.n - cutoff)
+
+    def cdf(self, x: float | np.ndarray) -> np.ndarray:
+        """Share of values <= x, values spread within each bin as in :meth:`quantile`.
+
+        ``x``: scalar or (k,) (one point per quantity) -> (k,); (k, m) -> (k, m).
+        """
+        self._require_paths("cdf")
+        x_arr = np.asarray(x, dtype=np.float64)
+        k = self.grid.k
+        if x_arr.ndim > 2 or (x_arr.ndim >= 1 and x_arr.shape[0] not in (1, k)):
+            raise ValueError(f"Histograms.cdf: x must be scalar, (k,) or (k, m); got {x_arr.shape}")
+        if np.isnan(x_arr).any():
+            raise ValueError("Histograms.cdf: x contains NaN")
+        columns = x_arr.shape[1] if x_arr.ndim == 2 else 1
+        xx = np.broadcast_to(x_arr.reshape(-1, columns), (k, columns))
+        g = self.grid
+        rows = np.arange(k)[:, None]
+        pos = (xx - g.lo[:, None]) * (g.bins / (g.hi - g.lo))[:, None] + 1.0
+        where = np.clip(pos, 0.0, g.bins + 1).astype(np.intp)
+        lo_e, hi_e = self._edges_at(where)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = np.clip((xx - lo_e) / (hi_e - lo_e), 0.0, 1.0)
+        frac = np.where(hi_e > lo_e, frac, (xx >= hi_e).astype(np.float64))
+        b = self._slopes_at(where, lo_e, hi_e)
+        below = np.cumsum(self.counts, axis=1) - self.counts
+        inside = frac + 0.5 * b * (frac * frac - frac)
+        out = (below[rows, where] + self.counts[rows, where] * inside) / self.n
+        out = np.where(xx < self.minimum[:, None], 0.0, out)
+        out = np.where(xx >= self.maximum[:, None], 1.0, out)
+        return out if x_arr.ndim == 2 else out[:, 0]
+
+
+def _inverse_cdf(u: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """s in [0, 1] with s + beta (s^2 - s) / 2 = u (the linear density's CDF), beta in [-2, 2]."""
+    a = 1.0 - 0.5 * beta
+    root = np.sqrt(np.maximum(a * a + 2.0 * beta * u, 0.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = 2.0 * u / (a + root)
+    return np.where(u > 0, np.clip(s, 0.0, 1.0), 0.0)
