@@ -11,7 +11,7 @@ import numpy as np
 
 from cashflow.draws import Draws, draw_batch, effective_vary
 from cashflow.model import first_nonfinite, simulate_flows
-from cashflow.scenario import Scenario
+from cashflow.scenario import Funding, Scenario
 from distributions.errors import SimulationError
 from distributions.seeding import batch_seed
 from engine.histogram import Grid, Histograms
@@ -51,6 +51,8 @@ class BatchResult:
     ``fan``: histograms of cash at each month, for the batch's fan-chart subsample.
     ``driver_counts``: (d, 2, H + 1) ruin-month counts of paths whose input i is at or below its
     10th percentile (``[:, 0]``) or at or above its 90th (``[:, 1]``), for the drivers chart.
+    ``funding_counts``: (f, 2, H + 1) ruin-month counts of paths where funding round j does not
+    close (``[:, 0]``) or closes (``[:, 1]``), for "what the raise changes".
     ``sample_cash``: (m, H) a few cash paths (batch 0 only), else None.
     """
 
@@ -60,6 +62,7 @@ class BatchResult:
     hist: Histograms
     fan: Histograms
     driver_counts: np.ndarray
+    funding_counts: np.ndarray
     sample_cash: np.ndarray | None = None
 
 
@@ -121,6 +124,24 @@ class Grids:
     fan: Grid
 
 
+def funding_rounds(scenario: Scenario) -> list[str]:
+    """Names of the funding events, in file order."""
+    return [e.name for e in scenario.events if isinstance(e, Funding)]
+
+
+def _funding_counts(scenario: Scenario, draws: Draws, ruin_month: np.ndarray) -> np.ndarray:
+    h = scenario.horizon_months
+    names = funding_rounds(scenario)
+    counts = np.zeros((len(names), 2, h + 1), dtype=np.int64)
+    for j, name in enumerate(names):
+        closes = np.broadcast_to(
+            draws.noise[f"{name}:u"] < draws.inputs[f"{name}.probability"], (len(ruin_month), 1)
+        )[:, 0]
+        counts[j, 1] = np.bincount(ruin_month[closes], minlength=h + 1)
+        counts[j, 0] = np.bincount(ruin_month[~closes], minlength=h + 1)
+    return counts
+
+
 def reduce_batch(
     task: BatchTask, out: PathOutcomes, draws: Draws, cash: np.ndarray, grids: Grids
 ) -> BatchResult:
@@ -135,6 +156,7 @@ def reduce_batch(
         driver_counts=_driver_counts(
             task.scenario, draws, out.ruin_month, driver_inputs(task.scenario)
         ),
+        funding_counts=_funding_counts(task.scenario, draws, out.ruin_month),
         sample_cash=cash[:SAMPLE_PATHS].copy() if task.index == 0 else None,
     )
 

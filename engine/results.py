@@ -85,6 +85,7 @@ class Results:
     ``hist``: merged histograms of the per-path quantities named by ``layout``.
     ``fan``: merged histograms of cash at each month (fan-chart subsample of the paths).
     ``driver_counts``: (d, 2, H + 1) ruin counts when input i is <= its p10 / >= its p90.
+    ``funding_counts``: (f, 2, H + 1) ruin counts when funding round j does not close / closes.
     ``sample_cash``: (m, H) a few simulated cash paths.
     """
 
@@ -101,6 +102,8 @@ class Results:
     fan: Histograms
     driver_names: tuple[str, ...]
     driver_counts: np.ndarray
+    funding_names: tuple[str, ...]
+    funding_counts: np.ndarray
     sample_cash: np.ndarray | None
     started: dt.datetime
     seconds: float
@@ -266,6 +269,37 @@ class Results:
         )
         df["swing"] = (df["p_high"] - df["p_low"]).abs()
         return df.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+
+    def funding_effect(self, before: dt.date | str | None = None) -> pd.DataFrame:
+        """For each funding round: the share of paths where it closes, and the chance of running
+        out before ``before`` (default: the last question, else the horizon) if it closes and if
+        it does not, each with its standard error."""
+        if before is None and self.scenario.questions:
+            before = self.scenario.questions[-1]
+        months = (
+            self.horizon_months
+            if before is None
+            else self.probability_runs_out_before(before).months
+        )
+        rows = []
+        for name, c in zip(self.funding_names, self.funding_counts, strict=True):
+            totals = c.sum(axis=1)
+            ruined = c[:, :months].sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                p = ruined / totals
+                se = np.sqrt(p * (1 - p) / totals)
+            rows.append((name, totals[1] / self.paths, p[1], se[1], p[0], se[0]))
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "event",
+                "share_closes",
+                "p_if_closes",
+                "se_if_closes",
+                "p_if_not",
+                "se_if_not",
+            ],
+        )
 
     def convergence(self, before: dt.date | str) -> pd.DataFrame:
         """The answer after each batch (cumulative paths), with its 95% Wilson band."""

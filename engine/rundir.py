@@ -79,6 +79,7 @@ def tables(results: Results) -> dict[str, pd.DataFrame]:
         "net_loss_risk": results.risk(),
         "cash_fan": results.cash_fan(),
         "drivers": results.drivers(),
+        "funding_effect": results.funding_effect(),
     }
     for answer in results.answers():
         out[f"convergence_{answer.before.isoformat()}"] = results.convergence(answer.before)
@@ -107,6 +108,7 @@ def save_run(results: Results, run_dir: pathlib.Path, *, variant: str | None = N
         "batch_ruin_counts": results.batch_ruin_counts,
         "batch_sizes": results.batch_sizes,
         "driver_counts": results.driver_counts,
+        "funding_counts": results.funding_counts,
         "sample_cash": (
             results.sample_cash
             if results.sample_cash is not None
@@ -153,6 +155,7 @@ def save_run(results: Results, run_dir: pathlib.Path, *, variant: str | None = N
             "fan_bins": results.fan.grid.bins,
             "fan_paths": results.fan.n,
             "driver_inputs": list(results.driver_names),
+            "funding_rounds": list(results.funding_names),
             "started": results.started.isoformat(),
             "finished": (results.started + dt.timedelta(seconds=results.seconds)).isoformat(),
             "seconds": results.seconds,
@@ -223,6 +226,8 @@ def load_run(run_dir: str | pathlib.Path) -> Results:
         fan=fan,
         driver_names=tuple(manifest["driver_inputs"]),
         driver_counts=a["driver_counts"],
+        funding_names=tuple(manifest["funding_rounds"]),
+        funding_counts=a["funding_counts"],
         sample_cash=sample if len(sample) else None,
         started=dt.datetime.fromisoformat(manifest["started"]),
         seconds=float(manifest["seconds"]),

@@ -24,6 +24,7 @@ from engine.batch import (
     BatchTask,
     Grids,
     driver_inputs,
+    funding_rounds,
     layout_of,
     reduce_batch,
     run_batch,
@@ -76,6 +77,7 @@ class _Merged:
     ruin_counts: np.ndarray
     batch_ruin_counts: list[np.ndarray]
     driver_counts: np.ndarray
+    funding_counts: np.ndarray
     hist: Histograms
     fan: Histograms
     sample_cash: np.ndarray | None
@@ -120,6 +122,7 @@ def run(
         ruin_counts=first.ruin_counts.copy(),
         batch_ruin_counts=[first.ruin_counts],
         driver_counts=first.driver_counts.copy(),
+        funding_counts=first.funding_counts.copy(),
         hist=first.hist,
         fan=first.fan,
         sample_cash=first.sample_cash,
@@ -131,6 +134,7 @@ def run(
         merged.ruin_counts += result.ruin_counts
         merged.batch_ruin_counts.append(result.ruin_counts)
         merged.driver_counts += result.driver_counts
+        merged.funding_counts += result.funding_counts
         merged.hist = merged.hist.merge(result.hist)
         merged.fan = merged.fan.merge(result.fan)
         done += result.size
@@ -151,6 +155,8 @@ def run(
         fan=merged.fan,
         driver_names=tuple(driver_inputs(scenario)),
         driver_counts=merged.driver_counts,
+        funding_names=tuple(funding_rounds(scenario)),
+        funding_counts=merged.funding_counts,
         sample_cash=merged.sample_cash,
         started=started,
         seconds=time.perf_counter() - clock,
