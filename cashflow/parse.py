@@ -1,0 +1,336 @@
+"""Load and validate a scenario file (docs/scenario-format.md) into a :class:`Scenario`.
+
+Every problem in a file is collected and raised together as one :class:`ScenarioError` (one
+line per problem, ``file: key.path: what is wrong``); an input that failed is not reported again
+by later checks. Each variant is validated by applying it and parsing the result; its own
+problems are reported under ``variants.NAME.``. Nothing but ScenarioError escapes for a user's
+mistake.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as dt
+import pathlib
+import re
+import tomllib
+import warnings
+from typing import Any
+
+from distributions._checks import show
+from distributions.errors import Problem, ScenarioError, did_you_mean
+
+from ._check import Checker, join, type_name
+from .calendar import MAX_YEAR, add_months, month_start_date, months_before, parse_month
+from .parse_correlations import parse_correlations
+from .parse_events import parse_events
+from .parse_lines import Calendar, parse_lines
+from .scenario import Scenario
+
+__all__ = ["apply_variant", "load_scenario", "parse_scenario"]
+
+TOP_KEYS = (
+    "name",
+    "description",
+    "unit",
+    "start",
+    "horizon_months",
+    "starting_cash",
+    "floor",
+    "questions",
+    "source",
+    "lines",
+    "events",
+    "correlations",
+    "variants",
+)
+REQUIRED = ("name", "unit", "start", "horizon_months", "starting_cash", "lines")
+MAX_HORIZON_MONTHS = 600
+_LINE_INPUTS = ("start", "growth", "growth_noise", "ratio", "volatility", "scale")
+_EVENT_INPUTS = ("probability", "amount", "month", "factor")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TOML_POSITION = re.compile(r"^(.*?)\s*\(at (line \d+, column \d+|end of document)\)\s*$", re.S)
+
+
+def load_scenario(path: str | pathlib.Path, *, variant: str | None = None) -> Scenario:
+    """Read, parse and validate the scenario file ``path`` (with ``variant`` applied)."""
+    file = str(path)
+    p = pathlib.Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise ScenarioError("file not found", file=file) from None
+    except IsADirectoryError:
+        raise ScenarioError("is a directory, not a scenario file", file=file) from None
+    except OSError as error:
+        raise ScenarioError(f"cannot read file: {error.strerror or error}", file=file) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ScenarioError(
+            f"not UTF-8 text (bad byte at line {line}); save the file as UTF-8", file=file
+        ) from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError(_toml_message(str(error)), file=file) from None
+    return parse_scenario(doc, file=file, base_dir=p.parent, variant=variant)
+
+
+def _toml_message(text: str) -> str:
+    """tomllib's ``"Invalid value (at line 3, column 9)"`` -> ``"invalid TOML at line 3, ..."``."""
+    match = _TOML_POSITION.match(text)
+    if match is None:
+        return f"invalid TOML: {text}"
+    what = match[1][:1].lower() + match[1][1:]
+    where = "at the end of the file" if match[2] == "end of document" else f"at {match[2]}"
+    return f"invalid TOML {where}: {what}"
+
+
+def parse_scenario(
+    doc: dict[str, Any],
+    *,
+    file: str,
+    base_dir: pathlib.Path,
+    variant: str | None = None,
+) -> Scenario:
+    """Validate a parsed TOML document (and all its variants); the Scenario, ``variant`` applied.
+
+    Raises one :class:`ScenarioError` listing every problem found, attributed to ``file``.
+    """
+    if not isinstance(doc, dict):
+        raise ScenarioError(f"a scenario must be a table of keys, got {type_name(doc)}", file=file)
+    cache: dict[tuple[Any, ...], Any] = {}  # parsed specs, shared by the variants' parses
+    with warnings.catch_warnings():
+        if variant is not None:  # the variant's own parse below warns instead
+            warnings.simplefilter("ignore")
+        problems, scenario = _parse(doc, base_dir, file, cache)
+    chk = Checker(base_dir=base_dir)
+    tables = _variant_tables(chk, doc)
+    problems += chk.problems
+    known = set(problems)
+    for name, table in tables.items():
+        merged = _merge(doc, _overrides(table))
+        merged.pop("variants", None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            found, _ = _parse(merged, base_dir, file, cache)
+        problems += [
+            Problem(join(f"variants.{name}", p.path), p.message) for p in found if p not in known
+        ]
+    if problems:
+        raise ScenarioError(_one_line(problems), file=file)
+    if variant is not None:
+        try:
+            merged = apply_variant(doc, variant)
+        except ScenarioError as error:
+            raise ScenarioError(_one_line(error.problems), file=file) from None
+        merged.pop("variants", None)
+        problems, scenario = _parse(merged, base_dir, file, cache)
+        if problems:  # pragma: no cover - every variant was validated above
+            raise ScenarioError(problems, file=file)
+    assert scenario is not None
+    return dataclasses.replace(scenario, raw=doc, variants=tables)
+
+
+# What str.splitlines() breaks on: echoed user text must not split a problem over two lines.
+_LINE_BREAKS = {c: repr(chr(c))[1:-1] for c in (10, 11, 12, 13, 28, 29, 30, 133, 0x2028, 0x2029)}
+
+
+def _one_line(problems: list[Problem]) -> list[Problem]:
+    """The problems with line breaks in echoed user text written as escapes (``\\n``)."""
+    return [
+        Problem(p.path.translate(_LINE_BREAKS), p.message.translate(_LINE_BREAKS)) for p in problems
+    ]
+
+
+def apply_variant(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    """A deep copy of ``doc`` with ``doc["variants"][name]`` (minus ``description``) merged in.
+
+    Tables are merged key by key; any other value, and a distribution table (one with
+    ``dist``), replaces the base value whole.
+    """
+    variants = doc.get("variants")
+    if not isinstance(variants, dict) or not isinstance(variants.get(name), dict):
+        names = list(variants) if isinstance(variants, dict) else []
+        hint = did_you_mean(name, names) if names else "; the file defines no variants"
+        raise ScenarioError(Problem("variants", f"unknown variant '{name}'{hint}"))
+    return _merge(doc, _overrides(variants[name]))
+
+
+def _overrides(table: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in table.items() if k != "description"}
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and "dist" not in value:
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _variant_tables(chk: Checker, doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The well-formed ``[variants.NAME]`` tables; problems of their shape go to ``chk``."""
+    if "variants" not in doc:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for name, table in chk.tables(doc["variants"], "variants", "variant").items():
+        path = f"variants.{name}"
+        mark = chk.mark()
+        if "description" in table:
+            chk.string(table["description"], join(path, "description"))
+        if "variants" in table:
+            chk.add(path, "a variant cannot define variants")
+        for section, what in (("lines", "line"), ("events", "event")):
+            base, over = doc.get(section), table.get(section)
+            if not isinstance(over, dict):
+                continue
+            existing = list(base) if isinstance(base, dict) else []
+            for key, entry in over.items():
+                if key not in existing and not (isinstance(entry, dict) and "kind" in entry):
+                    hint = did_you_mean(str(key), existing) if existing else ""
+                    chk.add(join(path, section), f"unknown {what} '{key}'{hint}")
+        if chk.clean_since(mark):
+            out[name] = table
+    return out
+
+
+def _parse(
+    doc: dict[str, Any], base_dir: pathlib.Path, file: str, cache: dict[tuple[Any, ...], Any]
+) -> tuple[list[Problem], Scenario | None]:
+    """Every problem of ``doc`` (its variants aside) and, if there are none, the Scenario."""
+    chk = Checker(base_dir=base_dir, cache=cache)
+    chk.keys(doc, "", TOP_KEYS, required=REQUIRED)
+
+    def text(key: str, *, empty: bool = True) -> str | None:
+        return chk.string(doc[key], key, empty=empty) if key in doc else None
+
+    name, unit = text("name", empty=False), text("unit", empty=False)
+    description, source = text("description"), text("source")
+    cal = _calendar(chk, doc)
+    starting_cash = None
+    if "starting_cash" in doc:
+        starting_cash = chk.spec(doc["starting_cash"], "starting_cash", "starting_cash")
+        chk.per_path(starting_cash, "starting_cash")
+    floor = chk.number(doc["floor"], "floor") if "floor" in doc else 0.0
+    questions = _questions(chk, doc["questions"], cal) if "questions" in doc else ()
+    lines = parse_lines(chk, doc["lines"], cal) if "lines" in doc else ()
+    line_names = [str(k) for k in doc["lines"]] if isinstance(doc.get("lines"), dict) else []
+    events = parse_events(chk, doc["events"], cal, line_names) if "events" in doc else ()
+    correlation = None
+    if "correlations" in doc:
+        correlation = parse_correlations(chk, doc["correlations"], _declared(doc))
+    if chk.problems:
+        return chk.problems, None
+    scenario = Scenario(
+        name=name,  # type: ignore[arg-type]
+        description=description or "",
+        unit=unit,  # type: ignore[arg-type]
+        start_year=cal.start_year,  # type: ignore[arg-type]
+        start_month=cal.start_month,  # type: ignore[arg-type]
+        horizon_months=cal.horizon_months,  # type: ignore[arg-type]
+        starting_cash=starting_cash,  # type: ignore[arg-type]
+        floor=floor,  # type: ignore[arg-type]
+        lines=lines,
+        events=events,
+        correlation=correlation,
+        questions=questions,  # type: ignore[arg-type]
+        source=source,
+        file=file,
+        raw=doc,
+    )
+    return [], scenario
+
+
+def _calendar(chk: Checker, doc: dict[str, Any]) -> Calendar:
+    """``start`` and ``horizon_months``, each ``None`` where wrong."""
+    year = month = horizon = None
+    if "start" in doc:
+        try:
+            year, month = parse_month(doc["start"], "start")
+        except ScenarioError as error:
+            chk.problems.extend(error.problems)
+    if "horizon_months" in doc:
+        value = doc["horizon_months"]
+        if isinstance(value, bool) or not isinstance(value, int):
+            got = f"{type_name(value)} ({show(value)})"
+            chk.add("horizon_months", f"must be a whole number of months, got {got}")
+        elif not 1 <= value <= MAX_HORIZON_MONTHS:
+            chk.add("horizon_months", f"must be from 1 to {MAX_HORIZON_MONTHS}, got {show(value)}")
+        else:
+            horizon = value
+    if (
+        year is not None
+        and month is not None
+        and horizon is not None
+        and add_months(year, month, horizon)[0] > MAX_YEAR
+    ):
+        chk.add("horizon_months", f"the horizon runs past the year {MAX_YEAR}")
+        horizon = None
+    return Calendar(year, month, horizon)
+
+
+def _questions(chk: Checker, value: Any, cal: Calendar) -> tuple[dt.date, ...]:
+    """Dates D within the horizon: from the 1st of the month after start to start + horizon."""
+    if not isinstance(value, list):
+        example = '["2026-01-01"]'
+        chk.add("questions", f"must be an array of dates such as {example}, got {type_name(value)}")
+        return ()
+    out: list[dt.date] = []
+    for i, item in enumerate(value):
+        path = f"questions[{i}]"
+        date = _date(chk, item, path)
+        if date is None:
+            continue
+        if cal.complete:
+            sy, sm, horizon = cal.start_year, cal.start_month, cal.horizon_months
+            first = month_start_date(sy, sm, 1)  # type: ignore[arg-type]
+            last = month_start_date(sy, sm, horizon)  # type: ignore[arg-type]
+            if not first <= date <= last:
+                chk.add(
+                    path,
+                    f"{date.isoformat()} is outside the horizon; valid dates are "
+                    f"{first.isoformat()} to {last.isoformat()}",
+                )
+                continue
+            assert 1 <= months_before(sy, sm, date) <= horizon  # type: ignore[arg-type,operator]
+        out.append(date)
+    return tuple(out)
+
+
+def _date(chk: Checker, value: Any, path: str) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and _DATE_RE.fullmatch(value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError as error:
+            chk.add(path, f"'{value}' is not a valid date ({error})")
+            return None
+    chk.add(path, f'must be a date "YYYY-MM-DD", got {type_name(value)} ({show(value)})')
+    return None
+
+
+def _declared(doc: dict[str, Any]) -> set[str]:
+    """Every input name the document writes (whether or not it parsed)."""
+    out = {"starting_cash"}
+    for section, keys in (("lines", _LINE_INPUTS), ("events", _EVENT_INPUTS)):
+        tables = doc.get(section)
+        if not isinstance(tables, dict):
+            continue
+        for name, table in tables.items():
+            if not isinstance(table, dict):
+                continue
+            out |= {f"{name}.{key}" for key in keys if key in table}
+            if section == "events":
+                out.add(f"{name}.probability")
+            if isinstance(table.get("schedule"), dict):
+                out |= {f"{name}.schedule.{year}" for year in table["schedule"]}
+    return out

@@ -1,0 +1,169 @@
+"""Parse and check the ``[events.NAME]`` tables of a scenario: funding rounds and shocks."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from distributions import Spec
+
+from ._check import Checker, join
+from .calendar import month_index, month_label
+from .parse_lines import Calendar, _reference
+from .scenario import Funding, Shock
+
+__all__ = ["FUNDING_KEYS", "SHOCK_KEYS", "parse_events"]
+
+FUNDING_KEYS = ("kind", "probability", "amount", "month", "source")
+SHOCK_KEYS = ("kind", "probability", "per", "amount", "line", "factor", "month", "source")
+
+
+def parse_events(
+    chk: Checker, value: Any, cal: Calendar, line_names: list[str]
+) -> tuple[Funding | Shock, ...]:
+    """Every well-formed event, in file order; names must not repeat a line's name."""
+    out: list[Funding | Shock] = []
+    for name, table in chk.tables(value, "events", "event").items():
+        if name in line_names:
+            chk.add(f"events.{name}", f"name '{name}' is already used by a line")
+            continue
+        event = _parse_event(chk, name, table, cal, line_names)
+        if event is not None:
+            out.append(event)
+    return tuple(out)
+
+
+def _parse_event(
+    chk: Checker, name: str, t: dict[str, Any], cal: Calendar, line_names: list[str]
+) -> Funding | Shock | None:
+    path = f"events.{name}"
+    mark = chk.mark()
+    kind = None
+    if "kind" in t:
+        kind = chk.choice(t["kind"], join(path, "kind"), ("funding", "shock"))
+    allowed = {"funding": FUNDING_KEYS, "shock": SHOCK_KEYS}.get(kind or "", SHOCK_KEYS)
+    chk.keys(t, path, allowed, required=("kind", "amount", "month") if kind == "funding" else ())
+    if "kind" not in t:
+        chk.add(path, "missing required key 'kind' ('funding' or 'shock')")
+    source = chk.string(t["source"], join(path, "source")) if "source" in t else None
+
+    def spec(key: str, default: Any = None) -> Spec | None:
+        if key not in t and default is None:
+            return None
+        month_of = None
+        if key == "month":
+            if cal.start_year is None or cal.start_month is None:  # no calendar to read it by
+                return None
+            month_of = _MonthReader(cal.start_year, cal.start_month)  # type: ignore[arg-type]
+        return chk.spec(
+            t.get(key, default), join(path, key), f"{name}.{key}", source=source, month_of=month_of
+        )
+
+    if kind == "funding":
+        event = _funding(chk, name, t, spec, source)
+    elif kind == "shock":
+        event = _shock(chk, name, t, spec, source, line_names)
+    else:
+        return None
+    if "month" in t and event is not None and event.month is not None and cal.complete:
+        _month_in_horizon(chk, event.month, join(path, "month"), cal)
+    return event if chk.clean_since(mark) else None
+
+
+def _funding(chk: Checker, name: str, t: dict[str, Any], spec: Any, source: str | None) -> Funding:
+    path = f"events.{name}"
+    probability = spec("probability", 1)
+    amount = spec("amount")
+    month = spec("month")
+    chk.probability(probability, join(path, "probability"))
+    chk.at_least(amount, join(path, "amount"), 0)
+    for key, value in (("probability", probability), ("amount", amount), ("month", month)):
+        chk.per_path(value, join(path, key))
+    return Funding(
+        name=name,
+        probability=probability,  # type: ignore[arg-type]
+        amount=amount,  # type: ignore[arg-type]
+        month=month,  # type: ignore[arg-type]
+        source=source,
+    )
+
+
+def _shock(
+    chk: Checker,
+    name: str,
+    t: dict[str, Any],
+    spec: Any,
+    source: str | None,
+    line_names: list[str],
+) -> Shock:
+    path = f"events.{name}"
+    if "probability" not in t:
+        chk.add(path, "missing required key 'probability'")
+    per = chk.choice(t["per"], join(path, "per"), ("horizon", "month")) if "per" in t else "horizon"
+    if "amount" in t and ("line" in t or "factor" in t):
+        chk.add(path, "give either amount, or line and factor, not both")
+    elif "amount" not in t and "line" in t and "factor" not in t:
+        chk.add(path, "missing required key 'factor' (a shock on a line needs a factor)")
+    elif "amount" not in t and "factor" in t and "line" not in t:
+        chk.add(path, "missing required key 'line' (the line that factor multiplies)")
+    elif "amount" not in t and "line" not in t:
+        chk.add(path, "needs amount, or line and factor")
+    if "month" in t and per == "month":
+        why = "only goes with per = 'horizon' (this shock has per = 'month')"
+        chk.add(join(path, "month"), why)
+    line = _reference(chk, t["line"], join(path, "line"), line_names) if "line" in t else None
+
+    probability = spec("probability")
+    amount = spec("amount")
+    factor = spec("factor")
+    month = spec("month") if per != "month" else None
+    chk.probability(probability, join(path, "probability"))
+    chk.at_least(amount, join(path, "amount"), 0)
+    chk.at_least(factor, join(path, "factor"), 0)
+    if per == "horizon":
+        chk.per_path(probability, join(path, "probability"))
+    chk.per_path(month, join(path, "month"))
+    return Shock(
+        name=name,
+        probability=probability,  # type: ignore[arg-type]
+        per=per or "horizon",  # type: ignore[arg-type]
+        amount=amount,
+        line=line,
+        factor=factor,
+        month=month,
+        source=source,
+    )
+
+
+@dataclass(frozen=True)
+class _MonthReader:
+    """``"YYYY-MM"`` -> month index from the start month (hashable, for the spec cache)."""
+
+    start_year: int
+    start_month: int
+
+    def __call__(self, text: str) -> int:
+        return month_index(self.start_year, self.start_month, text)
+
+
+def _month_in_horizon(chk: Checker, spec: Spec, path: str, cal: Calendar) -> None:
+    """Every month ``spec`` can take must be a month of the horizon."""
+    horizon = cal.horizon_months
+    low, high = chk.bounds(spec)
+    if low >= 0 and high < horizon and math.isfinite(high):  # type: ignore[operator]
+        return
+    first = month_label(cal.start_year, cal.start_month, 0)  # type: ignore[arg-type]
+    last = month_label(cal.start_year, cal.start_month, horizon - 1)  # type: ignore[arg-type,operator]
+    valid = f"valid months are {first} to {last}"
+
+    def label(x: float) -> str:
+        if not math.isfinite(x):
+            return str(x)
+        return month_label(cal.start_year, cal.start_month, math.floor(x))  # type: ignore[arg-type]
+
+    if spec.is_constant:
+        chk.add(path, f"{label(low)} is outside the horizon; {valid}")
+    else:
+        span = f"months from {label(low)} to {label(high)}"
+        chk.add(path, f"{span} reach outside the horizon; {valid}")
