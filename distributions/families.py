@@ -1,0 +1,372 @@
+"""The registry of distribution families: their parameterisations, checks and scipy objects.
+
+Each :class:`Family` lists its accepted parameter sets (:class:`Form`), each with a resolver that
+checks the user's numbers and returns the family's *natural* parameters; ``make`` turns natural
+parameters into a frozen scipy.stats distribution, and an optional ``kernel`` is a faster exact
+equivalent of that distribution's ``ppf`` for large arrays. The resolvers of the discrete
+families (bernoulli, discrete, empirical) are in :mod:`distributions.finite`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import special, stats
+
+from . import finite
+from . import percentiles as pct
+from ._checks import fail, fmt, number, positive
+
+__all__ = ["FAMILIES", "Context", "Family", "Form"]
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where a table is being parsed: its key path, and how to read months and files."""
+
+    path: str
+    family: str
+    month_of: Callable[[str], int] | None = None
+    base_dir: Path | None = None
+
+
+Resolver = Callable[[dict[str, Any], list[pct.Point], Context], dict[str, Any]]
+Kernel = Callable[[Mapping[str, Any], Any, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Form:
+    """One accepted parameter set: ``required`` keys, ``optional`` keys with their defaults, and
+    how many percentile keys (``p5``...) it takes."""
+
+    required: tuple[str, ...]
+    resolve: Resolver
+    optional: Mapping[str, Any] = field(default_factory=dict)
+    percentiles: int = 0
+
+    def matches(self, named: set[str], n_percentiles: int) -> bool:
+        allowed = set(self.required) | set(self.optional)
+        return n_percentiles == self.percentiles and set(self.required) <= named <= allowed
+
+
+@dataclass(frozen=True)
+class Family:
+    """A distribution family as the scenario format knows it (see docs/scenario-format.md)."""
+
+    name: str
+    needs: str  # for "<name> needs <needs> (got ...)"
+    forms: tuple[Form, ...]
+    make: Callable[[Mapping[str, Any]], Any]  # natural params -> frozen scipy dist (or None)
+    continuous: bool = True
+    kernel: Kernel | None = None  # exact, fast equivalent of make(params).ppf
+    raw_keys: frozenset[str] = frozenset()  # keys whose values are not plain numbers
+    describe: Callable[[Mapping[str, Any]], str] | None = None
+
+    @property
+    def keys(self) -> frozenset[str]:
+        """Every named (non-percentile) parameter key of the family."""
+        return frozenset(k for f in self.forms for k in (*f.required, *f.optional))
+
+    @property
+    def takes_percentiles(self) -> bool:
+        return any(f.percentiles for f in self.forms)
+
+
+# -- checks shared by several families ------------------------------------------------------------
+
+
+def _ordered_pair(v: dict[str, Any], lo: str, hi: str, ctx: Context) -> float:
+    """``v[hi] - v[lo]`` after checking ``lo < high`` and a finite width."""
+    if not v[lo] < v[hi]:
+        fail(ctx.path, f"{ctx.family} needs {lo} < {hi} (got {lo}={fmt(v[lo])}, {hi}={fmt(v[hi])})")
+    width = v[hi] - v[lo]
+    if not math.isfinite(width):
+        fail(ctx.path, f"{ctx.family} range {lo}={fmt(v[lo])} to {hi}={fmt(v[hi])} is too wide")
+    return width
+
+
+def _min_mode_max(v: dict[str, Any], ctx: Context) -> float:
+    """Check ``min <= mode <= max`` and ``min < max``; return the width."""
+    lo, mode, hi = v["min"], v["mode"], v["max"]
+    if not lo <= mode <= hi:
+        got = f"min={fmt(lo)}, mode={fmt(mode)}, max={fmt(hi)}"
+        fail(ctx.path, f"{ctx.family} needs min <= mode <= max (got {got})")
+    return _ordered_pair(v, "min", "max", ctx)
+
+
+def _positive(v: dict[str, Any], ctx: Context, *keys: str) -> None:
+    for key in keys:
+        positive(v[key], ctx.path, f"{ctx.family} {key}")
+
+
+def _checked(points: list[pct.Point], ctx: Context, *, log: bool = False) -> list[pct.Point]:
+    """The percentile points in order of level, values increasing (and > 0 if ``log``)."""
+    points = pct.ordered(points, ctx.family, ctx.path)
+    if log:
+        pct.require_positive(points, ctx.family, ctx.path)
+    return points
+
+
+# -- continuous families --------------------------------------------------------------------------
+
+
+def _constant(v: dict[str, Any], _: list[pct.Point], ctx: Context) -> dict[str, Any]:
+    if ctx.month_of is not None:
+        return {"value": float(finite.month_index(v["value"], ctx))}
+    return {"value": number(v["value"], ctx.path, "constant value")}
+
+
+def _normal(v: dict[str, Any], _: list[pct.Point], ctx: Context) -> dict[str, Any]:
+    _positive(v, ctx, "sd")
+    return {"mean": v["mean"], "sd": v["sd"]}
+
+
+def _lognormal(v: dict[str, Any], _: list[pct.Point], ctx: Context) -> dict[str, Any]:
+    _positive(v, ctx, "median", "sigma")
+    return {"median": v["median"], "sigma": v["sigma"]}
+
+
+def _lognormal_moments(v: dict[str, Any], _: list[pct.Point], ctx: Context) -> dict[str, Any]:
+    """From the value's mean and sd: sigma^2 = log(1 + cv^2), median = mean / sqrt(1 + cv^2)."""
+    _positive(v, ctx, "mean", "sd")
+    cv2 = (v["sd"] / v["mean"]) ** 2
+    return {"median": v["mean"] / math.sqrt(1.0 + cv2), "sigma": math.sqrt(math.log1p(cv2))}
+
+
+def _uniform(v: dict[str, Any], _: list[pct.Point], ctx: Context) -> dict[str, Any]:
+    _ordered_pair(v, "low", "high", ctx)
+    return {"low": v["low"], "high": v["high"]}
+
+
+def _uniform_pct(v: dict[str, Any], points: list[pct.Point], ctx: Context) -> dict[str, Any]:
+    return _uniform(pct.uniform_from(*_checked(points, ctx)), points, ctx)
+
+
+def _triangular(v: dict[str, Any], _: list[pct.Point], ctx: Context) -> dict[str, Any]:
+    _min_mode_max(v, ctx)
+    return {"min": v["min"], "mode": v["mode"], "max": v["max"]}
+
+
+def _pert(v: dict[str, Any], _: list[pct.Point], ctx: Context) -> dict[str, Any]:
+    _min_mode_max(v, ctx)
+    _positive(v, ctx, "lambda")
+    return {"min": v["min"], "mode": v["mode"], "max": v["max"], "lambda": v["lambda"]}
+
+
+def _make_pert(p: Mapping[str, Any]) -> Any:
+    """PERT as a scaled beta: a = 1 + lambda (mode - min) / (max - min), b likewise from max."""
+    width = p["max"] - p["min"]
+    a = 1.0 + p["lambda"] * (p["mode"] - p["min"]) / width
+    b = 1.0 + p["lambda"] * (p["max"] - p["mode"]) / width
+    return stats.beta(a, b, loc=p["min"], scale=width)
+
+
+def _beta(v: dict[str, Any], _: list[pct.Point], ctx: Context) -> dict[str, Any]:
+    _positive(v, ctx, "a", "b")
+    _ordered_pair(v, "low", "high", ctx)
+    return {"a": v["a"], "b": v["b"], "low": v["low"], "high": v["high"]}
+
+
+def _shape_scale(v: dict[str, Any], _: list[pct.Point], ctx: Context) -> dict[str, Any]:
+    _positive(v, ctx, "shape", "scale")
+    return {"shape": v["shape"], "scale": v["scale"]}
+
+
+def _gamma_moments(v: dict[str, Any], _: list[pct.Point], ctx: Context) -> dict[str, Any]:
+    _positive(v, ctx, "mean", "sd")
+    return {"shape": (v["mean"] / v["sd"]) ** 2, "scale": v["sd"] ** 2 / v["mean"]}
+
+
+def _gamma_pct(v: dict[str, Any], points: list[pct.Point], ctx: Context) -> dict[str, Any]:
+    return pct.gamma_from(*_checked(points, ctx, log=True), ctx.path)
+
+
+def _student_t(v: dict[str, Any], _: list[pct.Point], ctx: Context) -> dict[str, Any]:
+    _positive(v, ctx, "df", "scale")
+    return {"df": v["df"], "loc": v["loc"], "scale": v["scale"]}
+
+
+def _student_t_pct(v: dict[str, Any], points: list[pct.Point], ctx: Context) -> dict[str, Any]:
+    _positive(v, ctx, "df")
+    return pct.student_t_from(v["df"], *_checked(points, ctx))
+
+
+def _exponential(v: dict[str, Any], _: list[pct.Point], ctx: Context) -> dict[str, Any]:
+    _positive(v, ctx, "mean")
+    return {"mean": v["mean"]}
+
+
+def _exponential_rate(v: dict[str, Any], _: list[pct.Point], ctx: Context) -> dict[str, Any]:
+    _positive(v, ctx, "rate")
+    return {"mean": 1.0 / v["rate"]}
+
+
+def _exponential_pct(v: dict[str, Any], points: list[pct.Point], ctx: Context) -> dict[str, Any]:
+    return pct.exponential_from(*_checked(points, ctx, log=True))
+
+
+def _from_points(solve: Callable[..., dict[str, float]], *, log: bool) -> Resolver:
+    """A resolver for a two-percentile form with a closed-form ``solve(a, b)``."""
+    return lambda v, points, ctx: solve(*_checked(points, ctx, log=log))
+
+
+# -- fast exact ppf kernels (tested against scipy's own ppf) --------------------------------------
+
+
+def _normal_kernel(p: Mapping[str, Any], _: Any, u: np.ndarray) -> np.ndarray:
+    return p["mean"] + p["sd"] * special.ndtri(u)
+
+
+def _lognormal_kernel(p: Mapping[str, Any], _: Any, u: np.ndarray) -> np.ndarray:
+    return p["median"] * np.exp(p["sigma"] * special.ndtri(u))
+
+
+def _uniform_kernel(p: Mapping[str, Any], _: Any, u: np.ndarray) -> np.ndarray:
+    return p["low"] + (p["high"] - p["low"]) * u
+
+
+def _weibull_kernel(p: Mapping[str, Any], _: Any, u: np.ndarray) -> np.ndarray:
+    return p["scale"] * np.power(-np.log1p(-u), 1.0 / p["shape"])
+
+
+def _exponential_kernel(p: Mapping[str, Any], _: Any, u: np.ndarray) -> np.ndarray:
+    return p["mean"] * -np.log1p(-u)
+
+
+_TWO_PCT = "two percentiles such as p10 and p90"
+
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (
+        Family(
+            "constant",
+            "value",
+            (Form(("value",), _constant),),
+            make=lambda p: None,
+            continuous=False,
+            raw_keys=frozenset({"value"}),
+        ),
+        Family(
+            "normal",
+            f"mean and sd, or {_TWO_PCT}",
+            (
+                Form(("mean", "sd"), _normal),
+                Form((), _from_points(pct.normal_from, log=False), percentiles=2),
+            ),
+            make=lambda p: stats.norm(loc=p["mean"], scale=p["sd"]),
+            kernel=_normal_kernel,
+        ),
+        Family(
+            "lognormal",
+            f"median and sigma, or mean and sd, or {_TWO_PCT}",
+            (
+                Form(("median", "sigma"), _lognormal),
+                Form(("mean", "sd"), _lognormal_moments),
+                Form((), _from_points(pct.lognormal_from, log=True), percentiles=2),
+            ),
+            make=lambda p: stats.lognorm(p["sigma"], scale=p["median"]),
+            kernel=_lognormal_kernel,
+        ),
+        Family(
+            "uniform",
+            f"low and high, or {_TWO_PCT}",
+            (Form(("low", "high"), _uniform), Form((), _uniform_pct, percentiles=2)),
+            make=lambda p: stats.uniform(loc=p["low"], scale=p["high"] - p["low"]),
+            kernel=_uniform_kernel,
+        ),
+        Family(
+            "triangular",
+            "min, mode and max",
+            (Form(("min", "mode", "max"), _triangular),),
+            make=lambda p: stats.triang(
+                (p["mode"] - p["min"]) / (p["max"] - p["min"]),
+                loc=p["min"],
+                scale=p["max"] - p["min"],
+            ),
+        ),
+        Family(
+            "pert",
+            "min, mode and max, with optional lambda",
+            (Form(("min", "mode", "max"), _pert, optional={"lambda": 4.0}),),
+            make=_make_pert,
+        ),
+        Family(
+            "beta",
+            "a and b, with optional low and high",
+            (Form(("a", "b"), _beta, optional={"low": 0.0, "high": 1.0}),),
+            make=lambda p: stats.beta(p["a"], p["b"], loc=p["low"], scale=p["high"] - p["low"]),
+        ),
+        Family(
+            "gamma",
+            f"shape and scale, or mean and sd, or {_TWO_PCT}",
+            (
+                Form(("shape", "scale"), _shape_scale),
+                Form(("mean", "sd"), _gamma_moments),
+                Form((), _gamma_pct, percentiles=2),
+            ),
+            make=lambda p: stats.gamma(p["shape"], scale=p["scale"]),
+        ),
+        Family(
+            "weibull",
+            f"shape and scale, or {_TWO_PCT}",
+            (
+                Form(("shape", "scale"), _shape_scale),
+                Form((), _from_points(pct.weibull_from, log=True), percentiles=2),
+            ),
+            make=lambda p: stats.weibull_min(p["shape"], scale=p["scale"]),
+            kernel=_weibull_kernel,
+        ),
+        Family(
+            "student_t",
+            f"df with optional loc and scale, or df and {_TWO_PCT}",
+            (
+                Form(("df",), _student_t, optional={"loc": 0.0, "scale": 1.0}),
+                Form(("df",), _student_t_pct, percentiles=2),
+            ),
+            make=lambda p: stats.t(p["df"], loc=p["loc"], scale=p["scale"]),
+        ),
+        Family(
+            "exponential",
+            "mean, or rate, or one percentile such as p90",
+            (
+                Form(("mean",), _exponential),
+                Form(("rate",), _exponential_rate),
+                Form((), _exponential_pct, percentiles=1),
+            ),
+            make=lambda p: stats.expon(scale=p["mean"]),
+            kernel=_exponential_kernel,
+        ),
+        Family(
+            "bernoulli",
+            "p",
+            (Form(("p",), finite.bernoulli),),
+            make=lambda p: stats.bernoulli(p["p"]),
+            continuous=False,
+            kernel=finite.bernoulli_kernel,
+        ),
+        Family(
+            "discrete",
+            "values, with optional probs",
+            (Form(("values",), finite.discrete, optional={"probs": None}),),
+            make=finite.make_discrete,
+            continuous=False,
+            kernel=finite.table_kernel,
+            raw_keys=frozenset({"values", "probs"}),
+        ),
+        Family(
+            "empirical",
+            "data, or csv and column",
+            (Form(("data",), finite.empirical_data), Form(("csv", "column"), finite.empirical_csv)),
+            make=finite.make_empirical,
+            continuous=False,
+            kernel=finite.table_kernel,
+            raw_keys=frozenset({"data", "csv", "column"}),
+            describe=finite.describe_empirical,
+        ),
+    )
+}

@@ -1,0 +1,176 @@
+"""Discrete families: bernoulli, discrete (numbers or months) and empirical (resampled data).
+
+``discrete`` and ``empirical`` become a scipy ``rv_discrete(values=(xk, pk))``; their ppf is
+evaluated by :func:`table_kernel` with ``np.searchsorted`` on scipy's own cumulative
+probabilities (exact, and O(log k) per value where scipy's is O(k)).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy import stats
+
+from ._checks import fail, fmt, number, show
+from .errors import Problem, ScenarioError, did_you_mean
+
+if TYPE_CHECKING:
+    from .families import Context
+    from .percentiles import Point
+
+__all__ = [
+    "bernoulli",
+    "bernoulli_kernel",
+    "describe_empirical",
+    "discrete",
+    "empirical_csv",
+    "empirical_data",
+    "make_discrete",
+    "make_empirical",
+    "month_index",
+    "table_kernel",
+]
+
+PROBS_TOLERANCE = 1e-9  # |sum(probs) - 1| allowed before renormalising
+
+
+def month_index(value: Any, ctx: Context) -> int:
+    """The month index of a ``"YYYY-MM"`` string through ``ctx.month_of``."""
+    if not isinstance(value, str):
+        fail(ctx.path, f"a month must be a 'YYYY-MM' string (got {show(value)})")
+    assert ctx.month_of is not None
+    try:
+        index = ctx.month_of(value.strip())
+    except ScenarioError as error:
+        problems = [Problem(p.path or ctx.path, p.message) for p in error.problems]
+        raise ScenarioError(problems, file=error.file) from None
+    except KeyError:
+        fail(ctx.path, f"bad month {show(value)}")
+    except (ValueError, TypeError, OverflowError) as error:
+        fail(ctx.path, f"bad month {show(value)}: {error}")
+    return int(index)
+
+
+def bernoulli(v: dict[str, Any], _: list[Point], ctx: Context) -> dict[str, Any]:
+    if not 0.0 <= v["p"] <= 1.0:
+        fail(ctx.path, f"bernoulli p must be between 0 and 1 (got {fmt(v['p'])})")
+    return {"p": v["p"]}
+
+
+def bernoulli_kernel(p: Mapping[str, Any], _: Any, u: np.ndarray) -> np.ndarray:
+    """1 where ``u > 1 - p`` (the smallest k with F(k) >= u), else 0."""
+    return np.where(u > 1.0 - p["p"], 1.0, 0.0)
+
+
+def _list(value: Any, what: str, ctx: Context) -> list[Any]:
+    if not isinstance(value, list | tuple) or not value:
+        fail(ctx.path, f"{what} must be a non-empty list (got {show(value)})")
+    return list(value)
+
+
+def discrete(v: dict[str, Any], _: list[Point], ctx: Context) -> dict[str, Any]:
+    """Values (numbers, or months when ``ctx.month_of``) and probabilities (equal if omitted);
+    repeated values are merged, probabilities renormalised after the 1e-9 sum check."""
+    raw = _list(v["values"], "discrete values", ctx)
+    if ctx.month_of is not None:
+        values = [float(month_index(x, ctx)) for x in raw]
+    else:
+        values = [number(x, ctx.path, f"discrete values[{i}]") for i, x in enumerate(raw)]
+    if v["probs"] is None:
+        probs = [1.0 / len(values)] * len(values)
+    else:
+        given = _list(v["probs"], "discrete probs", ctx)
+        if len(given) != len(values):
+            got = f"{len(values)} values, {len(given)} probs"
+            fail(ctx.path, f"discrete probs must have one entry per value (got {got})")
+        probs = [number(p, ctx.path, f"discrete probs[{i}]") for i, p in enumerate(given)]
+        for p in probs:
+            if not 0.0 <= p <= 1.0:
+                fail(ctx.path, f"discrete probs must be between 0 and 1 (got {fmt(p)})")
+        total = math.fsum(probs)
+        if abs(total - 1.0) > PROBS_TOLERANCE:
+            fail(ctx.path, f"discrete probs must sum to 1 (got sum {fmt(round(total, 12))})")
+    xk, inverse = np.unique(np.array(values), return_inverse=True)
+    pk = np.bincount(inverse, weights=np.array(probs), minlength=len(xk))
+    return {"values": tuple(map(float, xk)), "probs": tuple(map(float, pk / pk.sum()))}
+
+
+def make_discrete(p: Mapping[str, Any]) -> Any:
+    """A frozen ``scipy.stats.rv_discrete`` on ``p["values"]`` with ``p["probs"]``."""
+    return stats.rv_discrete(values=(np.array(p["values"]), np.array(p["probs"]))).freeze()
+
+
+def table_kernel(_: Mapping[str, Any], dist: Any, u: np.ndarray) -> np.ndarray:
+    """ppf of an ``rv_discrete`` table: the first value whose cumulative probability is >= u."""
+    table = dist.dist
+    index = np.minimum(np.searchsorted(table.qvals, u, side="left"), len(table.xk) - 1)
+    return table.xk.astype(np.float64, copy=False)[index]
+
+
+def _observations(values: list[float], ctx: Context) -> dict[str, Any]:
+    if len(values) < 2:
+        fail(ctx.path, f"empirical needs at least 2 observations (got {len(values)})")
+    return {"data": tuple(sorted(values))}
+
+
+def empirical_data(v: dict[str, Any], _: list[Point], ctx: Context) -> dict[str, Any]:
+    raw = _list(v["data"], "empirical data", ctx)
+    values = [number(x, ctx.path, f"empirical data[{i}]") for i, x in enumerate(raw)]
+    return _observations(values, ctx)
+
+
+def empirical_csv(v: dict[str, Any], _: list[Point], ctx: Context) -> dict[str, Any]:
+    """Observations from one column of a CSV file (path relative to ``ctx.base_dir``); blank
+    cells are skipped, anything else must be a finite number."""
+    name, column = v["csv"], v["column"]
+    if not isinstance(name, str) or not name.strip():
+        fail(ctx.path, f"empirical csv must be a file name (got {show(name)})")
+    if not isinstance(column, str):
+        fail(ctx.path, f"empirical column must be a column name (got {show(column)})")
+    file = Path(name)
+    if not file.is_absolute() and ctx.base_dir is not None:
+        file = Path(ctx.base_dir) / file
+    where = f"csv file '{name}'"
+    try:
+        with file.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+    except OSError as error:
+        fail(ctx.path, f"cannot read {where} (looked for {file}): {error.strerror or error}")
+    except (csv.Error, UnicodeDecodeError) as error:
+        fail(ctx.path, f"cannot read {where}: {error}")
+    if not rows:
+        fail(ctx.path, f"{where} is empty")
+    header = [cell.strip() for cell in rows[0]]
+    if column not in header:
+        fail(ctx.path, f"{where} has no column '{column}'{did_you_mean(column, header)}")
+    col = header.index(column)
+    values = []
+    for line, row in enumerate(rows[1:], start=2):
+        cell = row[col].strip() if col < len(row) else ""
+        if not cell:
+            continue
+        try:
+            x = float(cell)
+        except ValueError:
+            x = math.nan
+        if not math.isfinite(x):
+            bad = f"column '{column}' line {line}"
+            fail(ctx.path, f"{where} {bad} is not a finite number (got {show(cell)})")
+        values.append(x)
+    return _observations(values, ctx)
+
+
+def make_empirical(p: Mapping[str, Any]) -> Any:
+    """Equal weight on every observation (repeats add up), as a frozen ``rv_discrete``."""
+    xk, counts = np.unique(np.array(p["data"]), return_counts=True)
+    return stats.rv_discrete(values=(xk, counts / counts.sum())).freeze()
+
+
+def describe_empirical(p: Mapping[str, Any]) -> str:
+    data = p["data"]
+    return f"empirical(n={len(data)}, min={data[0]:.4g}, max={data[-1]:.4g})"
