@@ -29,6 +29,13 @@ __all__ = [
 ]
 
 
+# Every character str.splitlines() breaks on, shown as an escape so a problem stays one line.
+_ESCAPE_BREAKS = {
+    c: repr(chr(c))[1:-1]
+    for c in (0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029)
+}
+
+
 class RunwayError(Exception):
     """Base class of every error Runway raises deliberately."""
 
@@ -45,9 +52,10 @@ class Problem:
     message: str
 
     def line(self, file: str | None = None) -> str:
-        """The one-line form ``file: key.path: message`` (parts omitted when empty)."""
+        """The one-line form ``file: key.path: message`` (parts omitted when empty); line
+        breaks inside any part (e.g. echoed user text) are shown escaped."""
         parts = [p for p in (file, self.path) if p]
-        return ": ".join([*parts, self.message])
+        return ": ".join([*parts, self.message]).translate(_ESCAPE_BREAKS)
 
 
 class ScenarioError(RunwayError):
