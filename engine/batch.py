@@ -14,7 +14,7 @@ from cashflow.model import first_nonfinite, simulate_flows
 from cashflow.scenario import Funding, Scenario
 from distributions.errors import SimulationError
 from distributions.seeding import batch_seed
-from engine.histogram import Grid, Histograms
+from engine.histogram import Grid, Histograms, Packed
 from engine.outcomes import Layout, PathOutcomes, outcomes_of
 
 __all__ = [
@@ -47,8 +47,8 @@ class BatchResult:
     """What one batch leaves behind; sizes independent of the number of paths.
 
     ``ruin_counts``: (H + 1,) paths whose ruin month is t (index H: never within the horizon).
-    ``hist``: histograms of the per-path quantities (see :class:`engine.outcomes.Layout`).
-    ``fan``: histograms of cash at each month, for the batch's fan-chart subsample.
+    ``hist``: histograms of the per-path quantities (see :class:`engine.outcomes.Layout`),
+    packed for shipping; ``fan``: the same for cash at each month, fan-chart subsample.
     ``driver_counts``: (d, 2, H + 1) ruin-month counts of paths whose input i is at or below its
     10th percentile (``[:, 0]``) or at or above its 90th (``[:, 1]``), for the drivers chart.
     ``funding_counts``: (f, 2, H + 1) ruin-month counts of paths where funding round j does not
@@ -59,8 +59,8 @@ class BatchResult:
     index: int
     size: int
     ruin_counts: np.ndarray
-    hist: Histograms
-    fan: Histograms
+    hist: Packed
+    fan: Packed
     driver_counts: np.ndarray
     funding_counts: np.ndarray
     sample_cash: np.ndarray | None = None
@@ -151,8 +151,8 @@ def reduce_batch(
         index=task.index,
         size=task.size,
         ruin_counts=np.bincount(out.ruin_month, minlength=h + 1).astype(np.int64),
-        hist=Histograms.of(grids.quantities, out.quantities),
-        fan=Histograms.of(grids.fan, out.fan),
+        hist=Histograms.of(grids.quantities, out.quantities).pack(),
+        fan=Histograms.of(grids.fan, out.fan).pack(),
         driver_counts=_driver_counts(
             task.scenario, draws, out.ruin_month, driver_inputs(task.scenario)
         ),

@@ -8,10 +8,13 @@ bit-identical whatever the number of workers). Means, quantiles, CDF values and 
 is ``k * (bins + 2) * 16`` bytes whatever the number of paths.
 
 Accuracy. Within a bin, values are spread with a linear density whose slope is fitted to the
-bin's exact mean (its sum / count); the quantile is the inverse of that piecewise CDF. The gap
-to the exact sample quantile is then of the order ``bin width / sqrt(paths in the bin)``: a
-fraction ``sqrt(p_bin)`` of the Monte Carlo standard error, where ``p_bin`` is the probability
-mass of the bin holding the quantile (see ``tests/test_histogram.py`` for the measured ratios).
+bin's exact mean (its sum / count); quantiles invert that piecewise CDF. What is left is where
+the sample quantile happens to sit inside its bin: about ``width * sqrt(u (1 - u) / c)`` for c
+paths in the bin, a share of about ``sqrt(p_bin / (6 q (1 - q)))`` of the Monte Carlo standard
+error (p_bin = probability mass of the bin), whatever the number of paths. It is largest for the
+low quantiles of right-skewed quantities, whose equal-width grid is stretched by the long tail.
+``tests/test_histogram.py`` (run as a script) measures it; at ``DEFAULT_BINS`` it stays under a
+tenth of the standard error for normal, lognormal (sigma = 1) and bimodal quantities.
 
 Typical flow (the grid does not exist before the first batch)::
 
@@ -32,9 +35,11 @@ import numpy as np
 
 from distributions.errors import RunwayWarning, SimulationError
 
-__all__ = ["DEFAULT_BINS", "Grid", "Histograms", "make_grid"]
+__all__ = ["DEFAULT_BINS", "Grid", "Histograms", "Packed", "make_grid"]
 
-#: Equal-width bins per quantity; see the error study in ``tests/test_histogram.py``.
+#: Equal-width bins per quantity: the smallest power of two keeping the error of the 1 %..99 %
+#: quantiles under 0.1 Monte Carlo standard errors at 10M paths (worst case: the 1 % quantile of
+#: a lognormal with sigma = 1; normal and bimodal quantities need only 2**13). 1 MiB a quantity.
 DEFAULT_BINS = 2**16
 
 
@@ -169,12 +174,12 @@ class Histograms:
         scale = grid.bins / (grid.hi - grid.lo)
         # Bin position + 1 clipped onto [0, bins + 1] (0 = underflow, bins + 1 = overflow);
         # truncation is floor as everything is >= 0, then each quantity gets its own block.
-        pos = np.multiply(data, scale.reshape(per_q))
-        pos += (1.0 - grid.lo * scale).reshape(per_q)
+        pos = np.subtract(data, (grid.lo - grid.width).reshape(per_q))  # no cancellation
+        pos *= scale.reshape(per_q)
         np.clip(pos, 0.0, stride - 1, out=pos)
-        index = pos.astype(np.intp)
+        index = np.empty(data.shape, np.intp)  # + each quantity's first column, truncated
+        np.add(pos, (np.arange(k) * float(stride)).reshape(per_q), out=index, casting="unsafe")
         del pos
-        index += (np.arange(k, dtype=np.intp) * stride).reshape(per_q)
         index = index.ravel()
         size = k * stride
         counts = np.bincount(index, minlength=size).astype(np.int64, copy=False)
@@ -207,6 +212,40 @@ class Histograms:
             np.minimum(total.minimum, part.minimum, out=total.minimum)
             np.maximum(total.maximum, part.maximum, out=total.maximum)
         return total
+
+    def pack(self) -> Packed:
+        """A compact copy for shipping between processes: each quantity's occupied bin span
+        only, counts as int32 (a batch holds fewer than 2**31 paths)."""
+        occupied = self.counts != 0
+        any_ = occupied.any(axis=1)
+        starts = np.where(any_, occupied.argmax(axis=1), 0)
+        stops = np.where(any_, self.counts.shape[1] - occupied[:, ::-1].argmax(axis=1), 0)
+        spans = [slice(a, b) for a, b in zip(starts, stops, strict=True)]
+        return Packed(
+            n=self.n,
+            minimum=self.minimum,
+            maximum=self.maximum,
+            starts=starts,
+            stops=stops,
+            counts=np.concatenate([c[s] for c, s in zip(self.counts, spans, strict=True)]).astype(
+                np.int32
+            ),
+            sums=np.concatenate([c[s] for c, s in zip(self.sums, spans, strict=True)]),
+        )
+
+    def add(self, packed: Packed) -> None:
+        """Add a packed batch into this accumulator, in place (call in batch order). Bins
+        outside the packed spans are empty, and adding 0.0 changes no float, so the result is
+        bit-identical to :meth:`merge` with the unpacked histograms."""
+        at = 0
+        for q, (a, b) in enumerate(zip(packed.starts, packed.stops, strict=True)):
+            width = b - a
+            self.counts[q, a:b] += packed.counts[at : at + width]
+            self.sums[q, a:b] += packed.sums[at : at + width]
+            at += width
+        self.n += packed.n
+        np.minimum(self.minimum, packed.minimum, out=self.minimum)
+        np.maximum(self.maximum, packed.maximum, out=self.maximum)
 
     @property
     def nbytes(self) -> int:
@@ -375,3 +414,17 @@ def _inverse_cdf(u: np.ndarray, beta: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         s = 2.0 * u / (a + root)
     return np.where(u > 0, np.clip(s, 0.0, 1.0), 0.0)
+
+
+@dataclass(frozen=True)
+class Packed:
+    """:class:`Histograms` in transit (see :meth:`Histograms.pack`): for quantity q, bins
+    ``starts[q]:stops[q]`` are stored back to back in ``counts`` (int32) and ``sums``."""
+
+    n: int
+    minimum: np.ndarray
+    maximum: np.ndarray
+    starts: np.ndarray
+    stops: np.ndarray
+    counts: np.ndarray
+    sums: np.ndarray

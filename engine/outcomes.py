@@ -93,7 +93,7 @@ def outcomes_of(
     n = cash.shape[0]
     slices = layout.year_slices()
     y = len(slices)
-    q = np.empty((4 * y + 1, n))
+    q = np.empty((4 * y + 1, n))  # quantity-major: its transpose is Fortran-ordered (n, k)
     for i, s in enumerate(slices):
         q[i] = cash[:, s.stop - 1]
         np.sum(revenue[:, s], axis=1, out=q[y + 1 + i])
