@@ -242,17 +242,19 @@ class Results:
         df.insert(0, "month", np.arange(h))
         return df
 
+    def _key_months(self, before: dt.date | str | None) -> int:
+        """Whole months to ``before``; default: the last question date, else the horizon."""
+        if before is None and self.scenario.questions:
+            before = self.scenario.questions[-1]
+        if before is None:
+            return self.horizon_months
+        return self.probability_runs_out_before(before).months
+
     def drivers(self, before: dt.date | str | None = None) -> pd.DataFrame:
         """Chance of running out before ``before`` (default: the last question, else the
         horizon) when each per-path input is at or below its 10th / at or above its 90th
         percentile; sorted by the swing between the two."""
-        if before is None and self.scenario.questions:
-            before = self.scenario.questions[-1]
-        months = (
-            self.horizon_months
-            if before is None
-            else self.probability_runs_out_before(before).months
-        )
+        months = self._key_months(before)
         c = self.driver_counts
         totals = c.sum(axis=2)
         ruined = c[:, :, :months].sum(axis=2)
@@ -274,13 +276,7 @@ class Results:
         """For each funding round: the share of paths where it closes, and the chance of running
         out before ``before`` (default: the last question, else the horizon) if it closes and if
         it does not, each with its standard error."""
-        if before is None and self.scenario.questions:
-            before = self.scenario.questions[-1]
-        months = (
-            self.horizon_months
-            if before is None
-            else self.probability_runs_out_before(before).months
-        )
+        months = self._key_months(before)
         rows = []
         for name, c in zip(self.funding_names, self.funding_counts, strict=True):
             totals = c.sum(axis=1)

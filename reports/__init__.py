@@ -1,0 +1,15 @@
+"""Results -> charts and the PDF risk report (the only package that imports matplotlib).
+
+``build_report(run_dir)`` reads a finished run directory (never simulating again) and writes
+``report.pdf`` beside it, with every chart as ``charts/NAME.png`` and ``charts/NAME.svg``.
+
+Modules, in the order data flows: :mod:`reports.data` (the numbers, from ``Results``),
+:mod:`reports.text` (words from numbers), :mod:`reports.charts` (chart functions drawing on an
+``Axes``), :mod:`reports.figures` (the report's charts wired to the numbers),
+:mod:`reports.layout` and :mod:`reports.style` (page geometry and the one look),
+:mod:`reports.pages` / :mod:`reports.pages_inputs` (the pages) and :mod:`reports.pdf`.
+"""
+
+from reports.pdf import build_report
+
+__all__ = ["build_report"]
