@@ -1,0 +1,168 @@
+"""The report's charts, wired to a run's numbers: one :class:`Chart` per chart file.
+
+A :class:`Chart` knows its file name, its title and how to draw itself on any ``Axes``; the same
+object draws the chart on a PDF page and into the stand-alone PNG / SVG files, so both always
+agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from reports import charts, style
+from reports.data import ReportData
+from reports.style import COLORS
+from reports.text import date_short, date_words, month_short, pct
+
+__all__ = ["TORNADO_INPUTS", "Chart", "chart_list", "questions_of", "standalone"]
+
+#: Inputs shown in the tornado chart (largest swings).
+TORNADO_INPUTS = 10
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart: file stem, title and a function drawing it on an ``Axes``."""
+
+    name: str
+    title: str
+    draw: Callable[[Axes], Axes]
+    size: tuple[float, float] = style.CHART_SIZE
+
+
+def questions_of(data: ReportData) -> list[tuple[int, str]]:
+    """(x position in months, label) of each question date, for time axes."""
+    if not data.questions_given:
+        return []
+    return [(a.months, date_short(a.before)) for a in data.answers]
+
+
+def outcome_segments(data: ReportData) -> list[tuple[str, float, str]]:
+    """Where the paths end up: runs out before each question date, later, or never."""
+    cum = data.ruin["cumulative"].to_numpy()
+    segments, previous, last_label = [], 0.0, None
+    shades = [COLORS["risk"], "#e07b6f", COLORS["risk_light"], "#f6d5cf"]
+    for i, a in enumerate(data.answers if data.questions_given else []):
+        share = float(cum[a.months - 1]) - previous
+        label = f"runs out before {date_short(a.before)}"
+        if last_label:
+            label = f"runs out {last_label} – {date_short(a.before)}"
+        segments.append((label, share, shades[min(i, len(shades) - 1)]))
+        previous, last_label = float(cum[a.months - 1]), date_short(a.before)
+    end = month_short(data.month_labels[-2])
+    later = (1.0 - data.never_runs_out) - previous
+    if later > 0 or not segments:
+        text = "runs out later in the horizon" if segments else "runs out within the horizon"
+        segments.append((text, later, COLORS["accent"]))
+    segments.append((f"never runs out (to {end})", data.never_runs_out, COLORS["good"]))
+    return segments
+
+
+def chart_list(data: ReportData) -> list[Chart]:
+    """Every chart of the report, in page order."""
+    money, labels = data.money, data.month_labels
+    questions = questions_of(data)
+    head = data.headline
+    out = [
+        Chart(
+            "survival",
+            "Chance that cash is still above the floor",
+            lambda ax: charts.survival_curve(ax, data.survival, labels, questions),
+        ),
+        Chart(
+            "ruin_month",
+            "When cash runs out",
+            lambda ax: charts.ruin_months(ax, data.ruin, labels, questions),
+        ),
+        Chart(
+            "outcomes",
+            "Where the paths end up",
+            lambda ax: charts.outcome_bar(ax, outcome_segments(data)),
+            size=(8.0, 2.0),
+        ),
+        Chart(
+            "cash_fan",
+            "Cash balance",
+            lambda ax: charts.cash_fan(
+                ax,
+                data.fan,
+                labels,
+                money,
+                floor=data.floor,
+                samples=data.sample_cash,
+                funding=_funding(data),
+            ),
+        ),
+    ]
+    risk = data.risk
+    years = data.years
+    for year, (edges, density) in data.losses.items():
+        r = risk[(risk.year == year) & np.isclose(risk.level, 0.95)].iloc[0]
+        median = float(years[(years.year == year) & (years.quantity == "net_loss")].iloc[0].p50)
+        out.append(
+            Chart(
+                f"net_loss_{year}",
+                f"Net loss in {data.year_labels[year]}",
+                lambda ax, e=edges, d=density, m=median, r=r: charts.loss_distribution(
+                    ax, e, d, money, median=m, var95=float(r["var"]), cvar95=float(r["cvar"])
+                ),
+                size=(6.0, 4.0),
+            )
+        )
+    drivers = data.drivers.dropna(subset=["p_low", "p_high"]).head(TORNADO_INPUTS)
+    if len(drivers) and drivers["swing"].max() > 0:
+        out.append(
+            Chart(
+                "drivers",
+                f"What moves the chance that cash runs out before {date_words(head.before)}",
+                lambda ax: charts.tornado(
+                    ax,
+                    drivers,
+                    head.probability,
+                    base_label=f"chance cash runs out before {date_short(head.before)} "
+                    f"(all paths: {pct(head.probability)})",
+                ),
+                size=(8.0, 0.45 * len(drivers) + 1.6),
+            )
+        )
+    if data.correlation is not None and len(data.correlation.names) > 1:
+        c = data.correlation
+        out.append(
+            Chart(
+                "correlation",
+                "Rank correlations between inputs",
+                lambda ax: charts.correlation_heatmap(ax, c.names, np.asarray(c.matrix)),
+                size=(6.5, 5.5),
+            )
+        )
+    for a, df in zip(data.answers, data.convergence, strict=True):
+        out.append(
+            Chart(
+                f"convergence_{a.before.isoformat()}",
+                f"Runs out before {date_short(a.before)}",
+                lambda ax, df=df: charts.convergence(ax, df),
+                size=(6.0, 4.0),
+            )
+        )
+    return out
+
+
+def _funding(data: ReportData) -> list[tuple[int, int, str]]:
+    return [
+        (w.first, w.last, f"{w.name}: {w.amount}, {w.probability} chance") for w in data.funding
+    ]
+
+
+def standalone(chart: Chart) -> Figure:
+    """The chart alone on its own figure (for the PNG and SVG files)."""
+    fig = style.chart_figure(chart.size)
+    fig.set_layout_engine("constrained")
+    ax = fig.add_subplot()
+    chart.draw(ax)
+    ax.set_title(chart.title)
+    return fig

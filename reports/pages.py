@@ -1,0 +1,366 @@
+"""The report's pages, in order: summary, runway, cash, losses, drivers, assumptions, method.
+
+Each ``*_page`` function takes the run's :class:`ReportData` and its charts by name and returns
+the finished :class:`Page` objects (the assumptions may need more than one page).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reports.data import ReportData
+from reports.figures import Chart
+from reports.layout import Column, Page
+from reports.pages_inputs import assumptions_pages, drivers_page, method_page
+from reports.style import COLORS
+from reports.text import (
+    driver_sentences,
+    funding_sentence,
+    headline,
+    month_short,
+    month_words,
+    pct,
+    runway_words,
+    sampler_words,
+    summary_paragraph,
+)
+
+__all__ = ["build_pages"]
+
+QUANTITY = {
+    "revenue": "Revenue",
+    "costs": "Costs",
+    "net_loss": "Net loss",
+    "cash_end": "Year-end cash",
+}
+
+
+#: Calendar years shown in the summary's key figures, the year-end cash and the loss tables.
+SUMMARY_YEARS, TABLE_YEARS = 3, 8
+
+
+def _years(data: ReportData, most: int) -> tuple[list[int], str]:
+    """The first ``most`` calendar years, and a note saying so when there are more."""
+    years = sorted(data.year_labels)
+    if len(years) <= most:
+        return years, ""
+    return years[:most], (
+        f" The first {most} of {len(years)} calendar years are shown; every "
+        "year is in years.csv in the run directory."
+    )
+
+
+def _figure_rows(
+    data: ReportData, years: list[int], quantities: tuple[str, ...]
+) -> list[list[str]]:
+    money, rows = data.money, []
+    for year in years:
+        for i, q in enumerate(quantities):
+            r = data.years[(data.years.year == year) & (data.years.quantity == q)].iloc[0]
+            cells = (money(r.p5), money(r.p50), money(r.p95), money(r["mean"]))
+            rows.append([data.year_labels[year] if i == 0 else "", QUANTITY[q], *cells])
+    return rows
+
+
+def _ruin_label(data: ReportData, months: int | str) -> str | None:
+    return None if isinstance(months, str) else data.month_labels[months - 1]
+
+
+def summary_page(data: ReportData) -> list[Page]:
+    page = Page("Risk summary", data.name)
+    if data.description:
+        page.paragraph(data.description, color=COLORS["muted"], gap=0.18)
+    top = page.y
+    page.y += 0.12
+    for a in data.answers:
+        page.paragraph(
+            headline(a.before, a.probability, a.ci95),
+            x=page.left + 0.15,
+            width=page.content_width - 0.3,
+            size=14 if len(data.answers) <= 3 else 10.5,
+            weight="bold",
+            gap=0.04,
+        )
+    page.y += 0.08
+    page.box(page.left, top, page.content_width, page.y - top, COLORS["band"])
+    page.y += 0.12
+    median = data.runway["p50"]
+    runway = runway_words(median, _ruin_label(data, median))
+    end = month_words(data.month_labels[-2])
+    page.paragraph(
+        f"Median runway: {runway}. Paths that never run out through {end}: "
+        f"{pct(data.never_runs_out)}. Each figure rests on {data.paths:,} simulated paths "
+        f"(seed {data.seed}); 95% CI is the 95% confidence interval of the Monte Carlo estimate.",
+        gap=0.25,
+    )
+    top = page.y
+    left_w = 6.0
+    page.heading("Key figures per calendar year", size=11)
+    years, more = _years(data, SUMMARY_YEARS)
+    rows = _figure_rows(data, years, ("revenue", "costs", "net_loss", "cash_end"))
+    page.table(
+        [
+            Column("Year", 1.15, "left"),
+            Column("Figure", 1.15, "left"),
+            Column("p5", 0.95),
+            Column("median", 0.95),
+            Column("p95", 0.95),
+            Column("mean", 0.95),
+        ],
+        rows,
+        size=9,
+        shade=[(i // 4) % 2 == 1 for i in range(len(rows))],
+    )
+    page.caption(
+        f"{data.unit}. p5 / p95: 5th / 95th percentile over simulated paths (90% of paths lie "
+        "between them). Net loss = costs − revenue (negative: a profit). Cash at year end can be "
+        "below zero: the model keeps spending after cash has run out." + more,
+        width=left_w,
+    )
+    x = page.left + left_w + 0.45
+    width = page.right - x
+    page.y = top
+    page.text(x, page.y, "What the numbers say", size=11, weight="bold")
+    page.y += 0.27
+    before = data.headline.before
+    net = data.years[data.years.quantity == "net_loss"]
+    page.paragraph(
+        summary_paragraph(
+            paths=data.paths,
+            horizon_end=data.month_labels[-2],
+            never_runs_out=data.never_runs_out,
+            median_runway=median,
+            median_ruin_label=_ruin_label(data, median),
+            drivers=driver_sentences(data.drivers, before),
+            funding=funding_sentence(data.funding_effect, before),
+            net_loss=[(int(r.year), r.p5, r.p50, r.p95) for r in net.itertuples()],
+            money=data.money,
+        ),
+        x=x,
+        width=width,
+        size=10,
+        gap=0.2,
+    )
+    page.text(x, page.y, "Run", size=11, weight="bold")
+    page.y += 0.27
+    m = data.manifest
+    meta = [
+        ["Run directory", str(data.run_dir)],
+        ["Scenario file", str(m.get("scenario_file") or "—")],
+        ["Run started", f"{data.started:%Y-%m-%d %H:%M:%S} UTC (runtime {data.seconds:,.1f} s)"],
+        ["Paths", f"{data.paths:,} in {data.batches} batch(es) of up to {data.batch_size:,}"],
+        ["Seed / sampler", f"{data.seed} / {sampler_words(data.sampler)}"],
+        ["Versions", _versions(m)],
+    ]
+    page.table(
+        [Column("", 1.15, "left"), Column("", width - 1.15, "left")],
+        meta,
+        x=x,
+        size=7.5,
+        bold_first=True,
+    )
+    return [page]
+
+
+def _versions(manifest: dict) -> str:
+    v = manifest.get("versions") or {}
+    return ", ".join(f"{k} {val}" for k, val in v.items()) or "—"
+
+
+def runway_page(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
+    page = Page("Runway: how long the cash lasts", data.name)
+    top = page.y + 0.3
+    chart_w = 6.6
+    ax = page.axes(page.left + 0.75, top, chart_w, 2.55)
+    charts["survival"].draw(ax).set_title(charts["survival"].title)
+    x = page.left + 0.75 + chart_w + 0.45
+    width = page.right - x
+    page.y = top - 0.25
+    page.text(x, page.y, "Runway percentiles", size=11, weight="bold")
+    page.y += 0.3
+    rows = [[_percentile_name(k), _runway_cell(data, v)] for k, v in data.runway.items()]
+    page.table(
+        [Column("percentile", 0.85, "left"), Column("runway", width - 0.85, "left")],
+        rows,
+        x=x,
+        size=8.5,
+    )
+    page.caption(
+        "Months from the start to the end of the month cash runs out. p5: 5% of paths "
+        'have a shorter runway. "Beyond the horizon": fewer paths than that run out '
+        "within the simulation.",
+        x=x,
+        width=width,
+    )
+    page.y = top + 2.95
+    band = float((data.survival["high"] - data.survival["low"]).max())
+    page.caption(
+        "Share of simulated paths whose cash has stayed at or above the floor "
+        f"({data.money(data.floor)}) up to each month end. The shaded 95% band is at most "
+        f"{100 * band:.2f} percentage points wide"
+        + (" (too narrow to see at this number of paths)." if band < 0.01 else ".")
+        + " Dashed lines: the question dates.",
+        width=chart_w + 0.75,
+    )
+    top = page.y + 0.35
+    ax = page.axes(page.left + 0.75, top, 5.4, 1.75)
+    charts["ruin_month"].draw(ax).set_title(charts["ruin_month"].title)
+    page.y = top + 2.1
+    page.caption(
+        "Share of all paths that run out in each month; the bars add up to the share "
+        "that runs out within the horizon.",
+        width=6.2,
+    )
+    x = page.left + 6.9
+    ax = page.axes(x, top + 0.05, page.right - x, 0.32)
+    charts["outcomes"].draw(ax).set_title(charts["outcomes"].title)
+    return [page]
+
+
+def _percentile_name(key: str) -> str:
+    return "median" if key == "p50" else key
+
+
+def _runway_cell(data: ReportData, months: int | str) -> str:
+    """``"18 months (Jun 2025)"``, or "beyond the horizon" as it is."""
+    if isinstance(months, str):
+        return months
+    return f"{months} months ({month_short(data.month_labels[months - 1])})"
+
+
+def cash_page(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
+    page = Page("Cash: the balance month by month", data.name)
+    ax = page.axes(page.left + 0.75, page.y + 0.35, page.content_width - 3.3, 3.75)
+    charts["cash_fan"].draw(ax).set_title(charts["cash_fan"].title)
+    page.y += 4.65
+    windows = "; ".join(
+        f"{w.name} may arrive {month_words(data.month_labels[w.first])}"
+        + (f" to {month_words(data.month_labels[w.last])}" if w.last > w.first else "")
+        + f" ({w.amount}, {w.probability} chance)"
+        for w in data.funding
+    )
+    n_lines = 0 if data.sample_cash is None else len(data.sample_cash)
+    page.caption(
+        "Cash at the end of each month across simulated paths: the dark band holds the middle "
+        "half of the paths, the light band 90% of them; the line is the median."
+        + (
+            f" Thin lines are {n_lines} of the simulated paths, picked to span the middle 80% of "
+            "final balances, showing how single futures move."
+            if n_lines
+            else ""
+        )
+        + " Below the floor (shaded red) cash has run out; the model keeps spending there, so "
+        "the depth shows how much money would have been missing."
+        + (f" Shaded months: funding windows ({windows})." if windows else "")
+    )
+    page.heading("Cash at the end of each year", size=11)
+    years, more = _years(data, TABLE_YEARS - 2)
+    page.table(
+        [
+            Column("Year", 1.1, "left"),
+            Column("p5", 1.0),
+            Column("p25", 1.0),
+            Column("median", 1.0),
+            Column("p75", 1.0),
+            Column("p95", 1.0),
+            Column("run out by the year's end", 2.2),
+        ],
+        _year_end_rows(data, years),
+        size=8.5,
+    )
+    if more:
+        page.caption(more.strip())
+    return [page]
+
+
+def _year_end_rows(data: ReportData, years: list[int]) -> list[list[str]]:
+    money, rows = data.money, []
+    fan = data.fan
+    for year in years:
+        r = data.years[(data.years.year == year) & (data.years.quantity == "cash_end")].iloc[0]
+        last = max(i for i, lab in enumerate(data.month_labels[:-1]) if lab.startswith(str(year)))
+        below = float(data.ruin["cumulative"].iloc[last])
+        rows.append(
+            [
+                data.year_labels[year],
+                *(money(r[c]) for c in ("p5", "p25", "p50", "p75", "p95")),
+                f"{pct(below)} of paths (by {month_short(fan.date.iloc[last])})",
+            ]
+        )
+    return rows
+
+
+def losses_page(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
+    page = Page("Losses: net loss per year", data.name)
+    years = sorted(data.losses)
+    n = len(years)
+    gap = 0.45
+    w = (page.content_width - gap * (n - 1) - 0.2) / max(n, 1)
+    for i, year in enumerate(years):
+        c = charts[f"net_loss_{year}"]
+        ax = page.axes(page.left + 0.1 + i * (w + gap), page.y + 0.3, w, 3.2)
+        c.draw(ax).set_title(c.title)
+    page.y += 4.15
+    page.caption(
+        "Distribution of each calendar year's net loss (costs − revenue) over simulated paths, "
+        "central 99% shown. VaR95: the loss exceeded in only 5% of paths (the 95th percentile). "
+        "CVaR95: the average loss in those worst 5% of paths."
+    )
+    cols = [Column("Year", 1.1, "left")] + [
+        Column(h, 0.78)
+        for h in ("p1", "p5", "p25", "median", "p75", "p95", "p99", "mean", "VaR95", "CVaR95")
+    ]
+    cols.append(Column("paths in tail", 1.4))
+    years, more = _years(data, TABLE_YEARS)
+    page.table(cols, _loss_rows(data, years), size=8.5)
+    if more:
+        page.caption(more.strip())
+    page.paragraph(" ".join(_tail_sentence(data, y) for y in years[:SUMMARY_YEARS]), size=9.5)
+    return [page]
+
+
+def _tail_sentence(data: ReportData, year: int) -> str:
+    money = data.money
+    k = data.risk[(data.risk.year == year) & np.isclose(data.risk.level, 0.95)].iloc[0]
+    return (
+        f"In {data.year_labels[year]}, one path in twenty loses more than "
+        f"{money(k['var'])}; in those paths the loss averages {money(k['cvar'])}."
+    )
+
+
+def _loss_rows(data: ReportData, years: list[int]) -> list[list[str]]:
+    money, rows = data.money, []
+    for year in years:
+        r = data.years[(data.years.year == year) & (data.years.quantity == "net_loss")].iloc[0]
+        k = data.risk[(data.risk.year == year) & np.isclose(data.risk.level, 0.95)].iloc[0]
+        cells = [money(r[c]) for c in ("p1", "p5", "p25", "p50", "p75", "p95", "p99", "mean")]
+        rows.append(
+            [
+                data.year_labels[year],
+                *cells,
+                money(k["var"]),
+                money(k["cvar"]),
+                f"{int(k.tail_paths):,}",
+            ]
+        )
+    return rows
+
+
+def build_pages(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
+    """All pages in order, with footers (page k of n) drawn."""
+    pages = [
+        *summary_page(data),
+        *runway_page(data, charts),
+        *cash_page(data, charts),
+        *losses_page(data, charts),
+        *drivers_page(data, charts),
+        *assumptions_pages(data, charts),
+        *method_page(data, charts),
+    ]
+    note = (
+        f"Runway risk report · {data.name} · {data.paths:,} paths, seed {data.seed} · "
+        f"run of {data.finished:%Y-%m-%d %H:%M} UTC"
+    )
+    for i, page in enumerate(pages, start=1):
+        page.footer(i, len(pages), note)
+    return pages

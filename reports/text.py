@@ -1,0 +1,335 @@
+"""Words from numbers: dates, money, percentages and the report's plain-language sentences.
+
+Nothing here draws; every function takes plain numbers (or small DataFrames) and returns text.
+Percentages carry one decimal, formatted exactly as the command line prints them
+(``f"{100 * p:.1f}%"``), so the report and ``summary.json`` can be compared by a test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+__all__ = [
+    "LIMITATIONS",
+    "Money",
+    "date_short",
+    "date_words",
+    "driver_sentences",
+    "funding_sentence",
+    "headline",
+    "method_words",
+    "month_short",
+    "month_words",
+    "pct",
+    "runway_words",
+    "sampler_words",
+    "summary_paragraph",
+]
+
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_CURRENCY = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "$": "$", "€": "€", "£": "£"}
+_SCALE = {
+    "thousand": "k",
+    "k": "k",
+    "million": "M",
+    "m": "M",
+    "mn": "M",
+    "billion": "B",
+    "bn": "B",
+    "b": "B",
+    "trillion": "T",
+    "tn": "T",
+}
+MINUS = "\u2212"
+Z95 = 1.959963984540054
+
+
+def date_words(d: dt.date) -> str:
+    """``2026-01-01`` -> ``"1 January 2026"``."""
+    return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
+
+
+def _year_month(label: str) -> tuple[int, int]:
+    y, m = label.split("-")[:2]
+    return int(y), int(m)
+
+
+def date_short(d: dt.date) -> str:
+    """``2026-01-01`` -> ``"1 Jan 2026"``."""
+    return f"{d.day} {_MONTHS[d.month - 1][:3]} {d.year}"
+
+
+def month_words(label: str) -> str:
+    """``"2024-10"`` -> ``"October 2024"``."""
+    y, m = _year_month(label)
+    return f"{_MONTHS[m - 1]} {y}"
+
+
+def month_short(label: str) -> str:
+    """``"2024-10"`` -> ``"Oct 2024"``."""
+    y, m = _year_month(label)
+    return f"{_MONTHS[m - 1][:3]} {y}"
+
+
+def pct(p: float, digits: int = 1) -> str:
+    """0.2345 -> ``"23.4%"`` (as the command line prints probabilities)."""
+    return f"{100 * p:.{digits}f}%"
+
+
+def pct_range(lo: float, hi: float) -> str:
+    """(0.233, 0.235) -> ``"23.3–23.5%"``."""
+    return f"{100 * lo:.1f}–{100 * hi:.1f}%"
+
+
+@dataclass(frozen=True)
+class Money:
+    """Formats amounts in a scenario's unit: ``"USD billion"`` gives ``$3.7B``.
+
+    A unit made of a currency code and a scale word becomes symbol + number + letter; any other
+    unit is written after the number (``3.7 tonnes``).
+    """
+
+    unit: str
+
+    def _parts(self) -> tuple[str, str]:
+        words = self.unit.strip().split()
+        if len(words) in (1, 2):
+            cur = words[0]
+            scale = words[1].lower() if len(words) == 2 else ""
+            if scale in _SCALE or scale == "":
+                symbol = _CURRENCY.get(cur.upper(), _CURRENCY.get(cur))
+                if symbol is None and re.fullmatch(r"[A-Z]{3}", cur):
+                    symbol = cur + " "
+                if symbol is not None:
+                    return symbol, _SCALE.get(scale, "")
+        return "", " " + self.unit.strip() if self.unit.strip() else ""
+
+    def __call__(self, x: float, decimals: int | None = None) -> str:
+        """One amount: 1 decimal from 0.1 to 100, 2 below 0.1, none from 100 on (unless given)."""
+        if not math.isfinite(x):
+            return "n/a"
+        prefix, suffix = self._parts()
+        a = abs(x)
+        if decimals is None:
+            decimals = 0 if a >= 100 else 1 if a >= 0.095 else 2
+        body = f"{a:,.{decimals}f}"
+        if float(body.replace(",", "")) == 0:
+            return f"{prefix}0" if prefix else "0" + suffix
+        sign = MINUS if x < 0 else ""
+        return f"{sign}{prefix}{body}{suffix}"
+
+    def tick(self, x: float, _pos: object = None) -> str:
+        """An axis tick: as few decimals as the value needs (``$2.5B``, ``$10B``, ``$0``)."""
+        prefix, suffix = self._parts()
+        if abs(x) < 1e-12:
+            return f"{prefix}0" if prefix else "0" + suffix
+        text = f"{abs(x):,.2f}".rstrip("0").rstrip(".")
+        return f"{MINUS if x < 0 else ''}{prefix}{text}{suffix}"
+
+    @property
+    def axis_unit(self) -> str:
+        """The unit for an axis label, e.g. ``"USD billion"``."""
+        return self.unit
+
+
+def headline(before: dt.date, probability: float, ci95: tuple[float, float]) -> str:
+    """``There is a 23.4% chance (95% CI 23.3–23.5%) that cash runs out before 1 January 2026.``"""
+    lo, hi = ci95
+    return (
+        f"There is {_article(probability)} {pct(probability)} chance (95% CI {pct_range(lo, hi)}) "
+        f"that cash runs out before {date_words(before)}."
+    )
+
+
+def _article(p: float) -> str:
+    """ "an" before a percentage read with a vowel sound (8, 11, 18, 80-89 ...), else "a"."""
+    digits = f"{100 * p:.1f}"
+    return "an" if digits.startswith(("8", "11.", "18.")) else "a"
+
+
+def runway_words(months: int | str, ruin_label: str | None = None) -> str:
+    """``18`` -> ``"18 months"`` (with the month cash runs out when given); a string (``"beyond
+    the horizon"``) is returned as it is: a percentile never reached is not the horizon."""
+    if isinstance(months, str):
+        return months
+    text = f"{months} month" + ("s" if months != 1 else "")
+    if ruin_label:
+        text += f" (cash runs out in {month_words(ruin_label)})"
+    return text
+
+
+def driver_sentences(drivers: pd.DataFrame, before: dt.date, top: int = 3) -> str:
+    """What moves the risk most, from the drivers table (input, p_low, p_high, swing)."""
+    d = drivers.dropna(subset=["p_low", "p_high"])
+    d = d[d["swing"] > 0].head(top)
+    if d.empty:
+        return "No single uncertain input moves the chance of running out noticeably."
+    first = d.iloc[0]
+    text = (
+        f"The input that moves the risk most is {first['input']}: at its 10th percentile the "
+        f"chance that cash runs out before {date_words(before)} is {pct(first['p_low'])}, at its "
+        f"90th {pct(first['p_high'])}."
+    )
+    rest = [
+        f"{r['input']} ({pct(r['p_low'])} vs {pct(r['p_high'])})" for _, r in d.iloc[1:].iterrows()
+    ]
+    if rest:
+        text += (
+            " Next come "
+            + " and ".join([", ".join(rest[:-1]), rest[-1]] if len(rest) > 1 else rest)
+            + "."
+        )
+    return text
+
+
+def funding_sentence(effect: pd.DataFrame, before: dt.date) -> str:
+    """What each funding round changes, from ``Results.funding_effect`` (event, share_closes,
+    p_if_closes, se_if_closes, p_if_not, se_if_not)."""
+    parts = []
+    for _, r in effect.iterrows():
+        share = float(r["share_closes"])
+        if share <= 0:
+            parts.append(f"The {r['event']} round never closes in this scenario.")
+        elif share >= 1:
+            parts.append(f"The {r['event']} round closes in every path.")
+        else:
+            parts.append(
+                f"The {r['event']} round closes in {pct(share)} of paths; when it does, the "
+                f"chance that cash runs out before {date_words(before)} is "
+                f"{_with_ci(r['p_if_closes'], r['se_if_closes'])}, when it does not, "
+                f"{_with_ci(r['p_if_not'], r['se_if_not'])}."
+            )
+    return " ".join(parts)
+
+
+def _with_ci(p: float, se: float) -> str:
+    """``"20.1% (±0.3 points)"``: a probability with its 95% half-width."""
+    return f"{pct(p)} (±{100 * Z95 * se:.1f} points)"
+
+
+def _net_loss_sentence(year: int, p5: float, p50: float, p95: float, money: Money) -> str:
+    """The first year's median net loss (or profit) and its 90% range, in words."""
+
+    def result(x: float) -> str:
+        return f"a loss of {money(x)}" if x >= 0 else f"a profit of {money(-x)}"
+
+    if p5 >= 0:
+        return (
+            f"The median net loss in {year} is {money(p50)} (90% of paths between "
+            f"{money(p5)} and {money(p95)})."
+        )
+    if p95 < 0:
+        return (
+            f"The median net profit in {year} is {money(-p50)} (90% of paths between "
+            f"{money(-p95)} and {money(-p5)})."
+        )
+    return (
+        f"The median net result in {year} is {result(p50)}; 90% of paths lie between "
+        f"{result(p5)} and {result(p95)}."
+    )
+
+
+def summary_paragraph(
+    *,
+    paths: int,
+    horizon_end: str,
+    never_runs_out: float,
+    median_runway: int | str,
+    median_ruin_label: str | None,
+    drivers: str,
+    funding: str,
+    net_loss: list[tuple[int, float, float, float]],
+    money: Money,
+) -> str:
+    """The plain-language paragraph of the summary page.
+
+    ``net_loss``: (year, p5, p50, p95) per calendar year; ``horizon_end``: "YYYY-MM" of the
+    last simulated month.
+    """
+    runs_out = 1.0 - never_runs_out
+    if runs_out == 0:
+        text = (
+            f"None of the {paths:,} simulated futures runs out of cash before the end of "
+            f"{month_words(horizon_end)}. "
+        )
+    else:
+        text = (
+            f"Across {paths:,} simulated futures, cash runs out before the end of "
+            f"{month_words(horizon_end)} in {pct(runs_out)} of them and lasts throughout in "
+            f"{pct(never_runs_out)}. "
+        )
+    if isinstance(median_runway, str):
+        text += "The median runway is beyond the simulated horizon. "
+    else:
+        text += f"The median runway is {runway_words(median_runway, median_ruin_label)}. "
+    if net_loss:
+        text += _net_loss_sentence(*net_loss[0], money) + " "
+    text += drivers
+    if funding:
+        text += " " + funding
+    return text
+
+
+def sampler_words(name: str) -> str:
+    """``"lhs"`` -> ``"Latin hypercube"``."""
+    names = {"mc": "plain Monte Carlo", "lhs": "Latin hypercube", "sobol": "scrambled Sobol"}
+    return names.get(name, name)
+
+
+def method_words(
+    *,
+    start: str,
+    horizon_months: int,
+    unit: str,
+    floor: str,
+    paths: int,
+    seed: int,
+    sampler: str,
+    bins: int,
+) -> str:
+    """How the model works, in one paragraph, with the run's own numbers."""
+    return (
+        f"The scenario describes the company month by month from {month_words(start)} for "
+        f"{horizon_months} months, in {unit}. Every uncertain input (revenue, its growth, compute "
+        "and staff costs, funding rounds that may or may not close, shocks) is a probability "
+        "distribution, listed on the Assumptions page. Each simulated path draws one value of "
+        "every input (rank-correlated where the scenario says so), computes revenue and costs "
+        "for every month, adds funding when a round closes and applies shocks, and carries the "
+        "cash balance forward: cash at the end of a month is the previous balance plus that "
+        "month's revenue and funding minus its costs. Cash has run out in the first month it "
+        f"ends below the floor ({floor}). The chance of running out before a date is the share "
+        "of paths that run out in an earlier month; its confidence interval comes from the "
+        f"number of paths. {paths:,} paths were drawn with seed {seed} "
+        f"({sampler_words(sampler)}); the same seed, paths and sampler give the same numbers on "
+        "any machine. Percentiles of money amounts come from fine histograms "
+        f"({bins:,} bins per figure) merged across batches."
+    )
+
+
+LIMITATIONS = (
+    "The results are only as good as the inputs: where the Assumptions page says "
+    '"assumption", the number is a judgement, not a fact, and the risk moves with it (see '
+    "Drivers). Anything outside the scenario (new products, price changes, credit lines, "
+    "management reacting to low cash) is not modelled; a path keeps spending after its cash "
+    "runs out. Correlations are limited to those listed. The confidence intervals measure "
+    "Monte Carlo noise only, not the uncertainty in the assumptions themselves. Tail figures "
+    "(VaR, CVaR, p1 / p99) rest on few paths and are less precise than the medians."
+)
