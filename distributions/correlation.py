@@ -18,10 +18,11 @@ from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import linalg
-from scipy.stats import norm
+from scipy import special
 
 from distributions.errors import Problem, RunwayWarning, ScenarioError
+
+from ._lazy import linalg
 
 __all__ = ["check_matrix", "iman_conover", "nearest_correlation", "spearman_to_normal"]
 
@@ -229,7 +230,7 @@ def iman_conover(
     if k < 2 or n < 2:
         return x.copy()
 
-    scores = norm.ppf(np.arange(1, n + 1) / (n + 1))
+    scores = special.ndtri(np.arange(1, n + 1) / (n + 1))  # = scipy.stats.norm.ppf
     s = rng.permuted(np.broadcast_to(scores[:, None], (n, k)), axis=0)
     if n > k + 1:
         # Remove the chance correlation of the shuffled scores: s @ inv(q).T has identity corr.

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from . import finite
 from . import percentiles as pct
 from ._checks import fail, fmt, number, positive
+from ._lazy import stats
 
 __all__ = ["FAMILIES", "Context", "Family", "Form"]
 
@@ -234,6 +235,14 @@ def _weibull_kernel(p: Mapping[str, Any], _: Any, u: np.ndarray) -> np.ndarray:
     return p["scale"] * np.power(-np.log1p(-u), 1.0 / p["shape"])
 
 
+def _triangular_kernel(p: Mapping[str, Any], _: Any, u: np.ndarray) -> np.ndarray:
+    # scipy.stats.triang's own formula: loc + scale * (sqrt(c q) below c, else 1 - sqrt(...)).
+    scale = p["max"] - p["min"]
+    c = (p["mode"] - p["min"]) / scale
+    x = np.where(u < c, np.sqrt(c * u), 1.0 - np.sqrt((1.0 - c) * (1.0 - u)))
+    return x * scale + p["min"]
+
+
 def _exponential_kernel(p: Mapping[str, Any], _: Any, u: np.ndarray) -> np.ndarray:
     return p["mean"] * -np.log1p(-u)
 
@@ -288,6 +297,7 @@ FAMILIES: dict[str, Family] = {
                 loc=p["min"],
                 scale=p["max"] - p["min"],
             ),
+            kernel=_triangular_kernel,
         ),
         Family(
             "pert",

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats
 
 from ._checks import fail, fmt, number, show
+from ._lazy import stats
 from .errors import Problem, ScenarioError, did_you_mean
 
 if TYPE_CHECKING:
@@ -105,11 +105,23 @@ def make_discrete(p: Mapping[str, Any]) -> Any:
     return stats.rv_discrete(values=(np.array(p["values"]), np.array(p["probs"]))).freeze()
 
 
-def table_kernel(_: Mapping[str, Any], dist: Any, u: np.ndarray) -> np.ndarray:
-    """ppf of an ``rv_discrete`` table: the first value whose cumulative probability is >= u."""
-    table = dist.dist
-    index = np.minimum(np.searchsorted(table.qvals, u, side="left"), len(table.xk) - 1)
-    return table.xk.astype(np.float64, copy=False)[index]
+def _table(p: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values and their probabilities, as ``rv_discrete`` holds them."""
+    if "data" in p:
+        xk, counts = np.unique(np.asarray(p["data"], dtype=np.float64), return_counts=True)
+        return xk, counts / counts.sum()
+    xk = np.asarray(p["values"], dtype=np.float64)
+    pk = np.asarray(p["probs"], dtype=np.float64)
+    order = np.argsort(xk, kind="stable")
+    return xk[order], pk[order]
+
+
+def table_kernel(p: Mapping[str, Any], _: Any, u: np.ndarray) -> np.ndarray:
+    """ppf of a discrete table (``rv_discrete``'s rule): the first value whose cumulative
+    probability is >= u. Built from the parameters alone, so no scipy.stats is needed."""
+    xk, pk = _table(p)
+    index = np.minimum(np.searchsorted(np.cumsum(pk), u, side="left"), len(xk) - 1)
+    return xk[index]
 
 
 def _observations(values: list[float], ctx: Context) -> dict[str, Any]:

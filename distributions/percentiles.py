@@ -13,9 +13,10 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import special
 
 from ._checks import fail, fmt
+from ._lazy import optimize, stats
 
 __all__ = [
     "Point",

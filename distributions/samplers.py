@@ -17,9 +17,10 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy.stats import qmc
 
 from distributions.errors import ScenarioError, did_you_mean
+
+from ._lazy import qmc
 
 __all__ = ["SAMPLERS", "uniforms"]
 

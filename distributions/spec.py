@@ -76,6 +76,12 @@ class Spec:
         if not isinstance(self.params, Params):
             object.__setattr__(self, "params", Params(self.params))
 
+    def __reduce__(self) -> tuple:
+        # Pickled without its scipy object, which is rebuilt on first use: worker processes
+        # then sample through the fast kernels without importing scipy.stats.
+        fields = (self.family, self.params, self.given, self.vary, self.source, self.is_month)
+        return (_restore, (*fields, self.truncate, self.dist is None))
+
     @property
     def is_constant(self) -> bool:
         """True for a fixed number (``dist`` is None)."""
@@ -132,3 +138,47 @@ class Spec:
             low, high = self.truncate
             text += f" truncated to [{fmt(low)}, {fmt(high)}]"
         return text
+
+
+class _LazyDist:
+    """The frozen scipy distribution of an unpickled Spec, made on first attribute access."""
+
+    def __init__(self, family: str, params: Mapping[str, Any], truncate: tuple | None) -> None:
+        self._args = (family, params, truncate)
+        self._dist: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if self._dist is None:
+            family, params, truncate = self._args
+            dist = FAMILIES[family].make(params)
+            if truncate is not None:
+                from .truncation import TruncatedDist
+
+                dist = TruncatedDist(dist, *truncate)
+            self._dist = dist
+        return getattr(self._dist, name)
+
+
+def _restore(
+    family: str,
+    params: Mapping[str, Any],
+    given: str,
+    vary: Any,
+    source: str | None,
+    is_month: bool,
+    truncate: tuple[float, float] | None,
+    constant: bool,
+) -> Spec:
+    dist = None if constant else _LazyDist(family, params, truncate)
+    return Spec(
+        family=family,
+        params=params,
+        given=given,
+        dist=dist,
+        vary=vary,
+        source=source,
+        is_month=is_month,
+        truncate=truncate,
+    )

@@ -17,7 +17,8 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-from scipy import integrate
+
+from ._lazy import integrate
 
 __all__ = ["TruncatedDist"]
 
