@@ -20,10 +20,12 @@ from engine.outcomes import Layout, PathOutcomes, outcomes_of
 __all__ = [
     "BatchResult",
     "BatchTask",
+    "ChunkResult",
     "Grids",
     "layout_of",
     "reduce_batch",
     "run_batch",
+    "run_chunk",
     "simulate_batch",
 ]
 
@@ -47,8 +49,8 @@ class BatchResult:
     """What one batch leaves behind; sizes independent of the number of paths.
 
     ``ruin_counts``: (H + 1,) paths whose ruin month is t (index H: never within the horizon).
-    ``hist``: histograms of the per-path quantities (see :class:`engine.outcomes.Layout`),
-    packed for shipping; ``fan``: the same for cash at each month, fan-chart subsample.
+    ``hist``: histograms of the per-path quantities (see :class:`engine.outcomes.Layout`);
+    ``fan``: the same for cash at each month, fan-chart subsample.
     ``driver_counts``: (d, 2, H + 1) ruin-month counts of paths whose input i is at or below its
     10th percentile (``[:, 0]``) or at or above its 90th (``[:, 1]``), for the drivers chart.
     ``funding_counts``: (f, 2, H + 1) ruin-month counts of paths where funding round j does not
@@ -59,8 +61,8 @@ class BatchResult:
     index: int
     size: int
     ruin_counts: np.ndarray
-    hist: Packed
-    fan: Packed
+    hist: Histograms
+    fan: Histograms
     driver_counts: np.ndarray
     funding_counts: np.ndarray
     sample_cash: np.ndarray | None = None
@@ -145,14 +147,14 @@ def _funding_counts(scenario: Scenario, draws: Draws, ruin_month: np.ndarray) ->
 def reduce_batch(
     task: BatchTask, out: PathOutcomes, draws: Draws, cash: np.ndarray, grids: Grids
 ) -> BatchResult:
-    """Reduce a simulated batch to its small result on the run's histogram grid."""
+    """Reduce a simulated batch to its small result on the run's histogram grids."""
     h = task.scenario.horizon_months
     return BatchResult(
         index=task.index,
         size=task.size,
         ruin_counts=np.bincount(out.ruin_month, minlength=h + 1).astype(np.int64),
-        hist=Histograms.of(grids.quantities, out.quantities).pack(),
-        fan=Histograms.of(grids.fan, out.fan).pack(),
+        hist=Histograms.of(grids.quantities, out.quantities),
+        fan=Histograms.of(grids.fan, out.fan),
         driver_counts=_driver_counts(
             task.scenario, draws, out.ruin_month, driver_inputs(task.scenario)
         ),
@@ -162,6 +164,43 @@ def reduce_batch(
 
 
 def run_batch(task: BatchTask, grids: Grids) -> BatchResult:
-    """Simulate and reduce one batch (the function shipped to workers)."""
+    """Simulate and reduce one batch."""
     out, draws, cash = simulate_batch(task)
     return reduce_batch(task, out, draws, cash, grids)
+
+
+@dataclass
+class ChunkResult:
+    """Consecutive batches merged in batch order: the unit shipped back from a worker.
+
+    ``batch_ruin_counts``: (b, H + 1) each batch's ruin counts; ``hist``, ``fan``: the chunk's
+    histograms, packed; other fields as in :class:`BatchResult`, summed over the chunk.
+    """
+
+    first: int
+    sizes: list[int]
+    batch_ruin_counts: np.ndarray
+    hist: Packed
+    fan: Packed
+    driver_counts: np.ndarray
+    funding_counts: np.ndarray
+    sample_cash: np.ndarray | None
+
+
+def run_chunk(tasks: list[BatchTask], grids: Grids) -> ChunkResult:
+    """Simulate consecutive batches and merge them in batch order (the function shipped to
+    workers). Chunk boundaries depend only on the run's batches, never on the number of jobs,
+    so the float sums are added in one fixed order whatever runs them."""
+    results = [run_batch(task, grids) for task in tasks]
+    hist = Histograms.merge_all(grids.quantities, (r.hist for r in results))
+    fan = Histograms.merge_all(grids.fan, (r.fan for r in results))
+    return ChunkResult(
+        first=tasks[0].index,
+        sizes=[t.size for t in tasks],
+        batch_ruin_counts=np.array([r.ruin_counts for r in results]),
+        hist=hist.pack(),
+        fan=fan.pack(),
+        driver_counts=np.sum([r.driver_counts for r in results], axis=0),
+        funding_counts=np.sum([r.funding_counts for r in results], axis=0),
+        sample_cash=results[0].sample_cash,
+    )

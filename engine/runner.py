@@ -21,13 +21,13 @@ from distributions.errors import ScenarioError
 from distributions.samplers import SAMPLERS
 from distributions.seeding import fresh_entropy
 from engine.batch import (
-    BatchResult,
     BatchTask,
+    ChunkResult,
     Grids,
     driver_inputs,
     funding_rounds,
     layout_of,
-    run_batch,
+    run_chunk,
     simulate_batch,
 )
 from engine.histogram import DEFAULT_BINS, Histograms, make_grid
@@ -38,6 +38,7 @@ __all__ = ["batch_size_for", "batch_sizes", "run"]
 MEMORY_BUDGET_BYTES = 256 * 2**20  # working set of one batch
 BYTES_PER_CELL = 8 * 14  # float64 (paths x months) arrays alive at once in a batch, with margin
 MAX_BATCH = 2**16
+MAX_CHUNK = 8  # batches per unit of work shipped to a worker
 PILOT_PATHS = 4096  # paths simulated up front to fix the histogram grids
 HIST_BINS = DEFAULT_BINS  # per-path quantities: error < 0.1 SE (tests/test_histogram.py)
 FAN_BINS = 2**13  # monthly cash of the fan-chart subsample
@@ -62,15 +63,24 @@ def _effective_jobs(jobs: int | None) -> int:
     return cores + 1 + jobs if jobs < 0 else jobs
 
 
-def _results_in_order(tasks: list[BatchTask], grids: Grids, jobs: int) -> Iterator[BatchResult]:
-    if jobs == 1 or len(tasks) <= 1:
-        for task in tasks:
-            yield run_batch(task, grids)
+def chunks(tasks: list[BatchTask]) -> list[list[BatchTask]]:
+    """Consecutive batches grouped into the units shipped to workers: about 8 or more chunks,
+    of at most MAX_CHUNK batches. Depends only on the number of batches, never on jobs."""
+    per = max(1, min(MAX_CHUNK, len(tasks) // 8))
+    return [tasks[i : i + per] for i in range(0, len(tasks), per)]
+
+
+def _results_in_order(
+    groups: list[list[BatchTask]], grids: Grids, jobs: int
+) -> Iterator[ChunkResult]:
+    if jobs == 1 or len(groups) <= 1:
+        for group in groups:
+            yield run_chunk(group, grids)
         return
     from joblib import Parallel, delayed
 
     parallel = Parallel(n_jobs=jobs, return_as="generator", max_nbytes=None)
-    yield from parallel(delayed(run_batch)(task, grids) for task in tasks)
+    yield from parallel(delayed(run_chunk)(group, grids) for group in groups)
 
 
 @dataclass
@@ -122,10 +132,10 @@ def run(
 
     merged: _Merged | None = None
     done = 0
-    for result in _results_in_order(tasks, grids, _effective_jobs(jobs)):  # in batch order
+    for result in _results_in_order(chunks(tasks), grids, _effective_jobs(jobs)):  # in order
         if merged is None:
             merged = _Merged(
-                ruin_counts=np.zeros_like(result.ruin_counts),
+                ruin_counts=np.zeros(scenario.horizon_months + 1, dtype=np.int64),
                 batch_ruin_counts=[],
                 driver_counts=np.zeros_like(result.driver_counts),
                 funding_counts=np.zeros_like(result.funding_counts),
@@ -133,13 +143,13 @@ def run(
                 fan=Histograms.empty(grids.fan),
                 sample_cash=result.sample_cash,
             )
-        merged.ruin_counts += result.ruin_counts
-        merged.batch_ruin_counts.append(result.ruin_counts)
+        merged.ruin_counts += result.batch_ruin_counts.sum(axis=0)
+        merged.batch_ruin_counts.extend(result.batch_ruin_counts)
         merged.driver_counts += result.driver_counts
         merged.funding_counts += result.funding_counts
         merged.hist.add(result.hist)
         merged.fan.add(result.fan)
-        done += result.size
+        done += sum(result.sizes)
         if progress:
             progress(done, paths)
     assert merged is not None
