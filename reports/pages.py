@@ -240,9 +240,12 @@ def cash_page(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
         for w in data.funding
     )
     n_lines = 0 if data.sample_cash is None else len(data.sample_cash)
+    fan_paths = data.manifest.get("fan_paths") or data.paths
+    sample = f" (a systematic sample of {fan_paths:,})" if fan_paths < data.paths else ""
     page.caption(
-        "Cash at the end of each month across simulated paths: the dark band holds the middle "
-        "half of the paths, the light band 90% of them; the line is the median."
+        f"Cash at the end of each month across simulated paths{sample}: the dark band holds the "
+        "middle half of the paths, the light band 90% of them; the line is the median. The "
+        "year-end table below uses every path."
         + (
             f" Thin lines are {n_lines} of the simulated paths, picked to span the middle 80% of "
             "final balances, showing how single futures move."

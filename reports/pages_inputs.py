@@ -239,6 +239,7 @@ def method_page(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
             seed=data.seed,
             sampler=data.sampler,
             bins=int(data.manifest.get("hist_bins", 16384)),
+            fan_paths=data.manifest.get("fan_paths"),
         ),
         size=9.5,
     )

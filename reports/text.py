@@ -304,6 +304,7 @@ def method_words(
     seed: int,
     sampler: str,
     bins: int,
+    fan_paths: int | None = None,
 ) -> str:
     """How the model works, in one paragraph, with the run's own numbers."""
     return (
@@ -320,7 +321,12 @@ def method_words(
         f"number of paths. {paths:,} paths were drawn with seed {seed} "
         f"({sampler_words(sampler)}); the same seed, paths and sampler give the same numbers on "
         "any machine. Percentiles of money amounts come from fine histograms "
-        f"({bins:,} bins per figure) merged across batches."
+        f"({bins:,} bins per figure) merged across batches"
+        + (
+            f"; the monthly cash fan chart uses a systematic sample of {fan_paths:,} of the paths."
+            if fan_paths and fan_paths < paths
+            else "."
+        )
     )
 
 
