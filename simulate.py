@@ -18,8 +18,14 @@ import json
 import pathlib
 import re
 import sys
+import warnings
+from typing import TYPE_CHECKING, Any
 
-from distributions.errors import RunwayError, ScenarioError
+from distributions.errors import RunwayError, RunwayWarning, ScenarioError
+
+if TYPE_CHECKING:
+    from cashflow.scenario import Scenario
+    from engine.results import Results
 
 __all__ = ["main", "run"]
 
@@ -29,14 +35,20 @@ DEFAULT_PATHS = 1_000_000
 DEFAULT_SEED = 2024
 
 
-def run(scenario, **kwargs):
-    """Simulate a scenario (a path or a parsed Scenario); see :func:`engine.runner.run`."""
+def run(
+    scenario: str | pathlib.Path | Scenario, *, variant: str | None = None, **options: Any
+) -> Results:
+    """Simulate a scenario file (optionally one of its variants) or a parsed Scenario.
+
+    ``options``: ``paths``, ``seed``, ``jobs``, ``sampler``, ``batch_size``, ``progress``, as in
+    :func:`engine.runner.run`. Returns :class:`engine.results.Results`.
+    """
     from cashflow.parse import load_scenario
     from engine.runner import run as _run
 
     if isinstance(scenario, str | pathlib.Path):
-        scenario = load_scenario(scenario, variant=kwargs.pop("variant", None))
-    return _run(scenario, **kwargs)
+        scenario = load_scenario(scenario, variant=variant)
+    return _run(scenario, **options)
 
 
 # ----- argument parsing ---------------------------------------------------------------------
@@ -270,12 +282,31 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv:
         argv = ["run", str(DEFAULT_SCENARIO), "--seed", str(DEFAULT_SEED)]
+    shown: set[str] = set()
+    where: list[str] = []  # the scenario file or run directory the command works on
+
+    def show_warning(message, category, *_args, **_kwargs) -> None:
+        # Runway's warnings as one plain line each (once), not Python's file:line form.
+        text = str(message)
+        if where and not text.startswith(where[0]):
+            text = f"{where[0]}: {text}"
+        if text not in shown:
+            shown.add(text)
+            prefix = "warning" if issubclass(category, RunwayWarning) else category.__name__
+            print(f"runway: {prefix}: {text}", file=sys.stderr)
+
     try:
-        args = build_parser().parse_args(argv)
-        if args.command is None:
-            build_parser().print_help()
-            return 2
-        return COMMANDS[args.command](args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", RunwayWarning)
+            warnings.showwarning = show_warning
+            args = build_parser().parse_args(argv)
+            target = getattr(args, "scenario", None) or getattr(args, "run_dir", None)
+            if target is not None:
+                where.append(str(target))
+            if args.command is None:
+                build_parser().print_help()
+                return 2
+            return COMMANDS[args.command](args)
     except ScenarioError as exc:
         print(str(exc), file=sys.stderr)
         return 2

@@ -76,7 +76,7 @@ def months_before(start_year: int, start_month: int, date: dt.date) -> int:
     return (date.year - start_year) * 12 + (date.month - start_month)
 
 
-@dataclass
+@dataclass(repr=False)
 class Results:
     """Everything a run leaves in memory; small whatever the number of paths.
 
@@ -107,6 +107,13 @@ class Results:
     sample_cash: np.ndarray | None
     started: dt.datetime
     seconds: float
+
+    def __repr__(self) -> str:
+        head = (
+            f"Results(scenario={self.scenario.name!r}, paths={self.paths:,}, seed={self.seed}, "
+            f"sampler={self.sampler!r}, {self.month_label(0)} + {self.horizon_months} months)"
+        )
+        return "\n".join([head, *(f"  {a.sentence()}" for a in self.answers())])
 
     # ----- calendar -------------------------------------------------------------------------
     @property

@@ -128,3 +128,12 @@ def test_bad_arguments_one_line_exit_2(capsys, argv, message):
 def test_ask_a_directory_that_is_not_a_run(capsys, tmp_path):
     code, _, err = run_cli(capsys, "ask", str(tmp_path), "--before", "2025-01-01")
     assert code == 2 and "not a finished run directory" in err
+
+
+def test_warnings_are_one_plain_line_naming_the_file(capsys):
+    scenario = str(ROOT / "tests" / "good" / "every_feature.toml")
+    code, _, err = run_cli(capsys, "validate", scenario)
+    assert code == 0
+    lines = [line for line in err.splitlines() if "repaired" in line]
+    assert len(lines) == 1  # once, though the variants re-validate the same matrix
+    assert lines[0].startswith(f"runway: warning: {scenario}: correlations.matrix: ")
