@@ -207,9 +207,15 @@ def key_figures(results) -> str:
     rp = results.runway_percentiles()
     median = rp["p50"]
     median_text = median if isinstance(median, str) else f"{median} months"
+    if not isinstance(median, str):
+        median_text += f" (cash runs out in {results.month_label(median - 1)})"
+    from engine.results import wilson_interval
+
+    never = int(results.ruin_counts[results.horizon_months])
+    lo, hi = wilson_interval(never, results.paths)
     lines.append(
         f"Median runway: {median_text}; paths that never run out within the horizon: "
-        f"{100 * results.never_runs_out:.1f}%"
+        f"{100 * results.never_runs_out:.1f}% (95% CI {100 * lo:.1f}–{100 * hi:.1f}%)"
     )
     return "\n".join(lines)
 
