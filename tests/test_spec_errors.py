@@ -6,8 +6,7 @@ Numbers, ranges and the continuous families here; the rest in test_spec_errors_f
 from __future__ import annotations
 
 import pytest
-
-from distributions import ScenarioError, parse_spec
+from spec_error_checks import check_one_problem, normal
 
 INF = float("inf")
 NAN = float("nan")
@@ -15,15 +14,7 @@ PATH = "lines.compute.ratio"
 
 
 def check(value, match, **kwargs):
-    with pytest.raises(ScenarioError, match=match) as info:
-        parse_spec(value, PATH, **kwargs)
-    error = info.value
-    assert len(error.problems) == 1 and error.problems[0].path == PATH
-    assert "\n" not in str(error) and str(error).startswith(PATH + ": ")
-
-
-def normal(**params):
-    return {"dist": "normal", **params}
+    check_one_problem(value, match, PATH, **kwargs)
 
 
 RULES = [

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from spec_error_checks import check_one_problem, normal
 
-from distributions import ScenarioError, parse_spec
+from distributions import parse_spec
 
 INF = float("inf")
 NAN = float("nan")
@@ -26,15 +27,7 @@ def lookup_month(text: str) -> int:
 
 
 def check(value, match, **kwargs):
-    with pytest.raises(ScenarioError, match=match) as info:
-        parse_spec(value, PATH, **kwargs)
-    error = info.value
-    assert len(error.problems) == 1 and error.problems[0].path == PATH
-    assert "\n" not in str(error) and str(error).startswith(PATH + ": ")
-
-
-def normal(**params):
-    return {"dist": "normal", **params}
+    check_one_problem(value, match, PATH, **kwargs)
 
 
 RULES = [
