@@ -64,9 +64,10 @@ class Answer:
 
     def sentence(self) -> str:
         lo, hi = self.ci95
+        paths = f"{self.paths:,} path" + ("s" if self.paths != 1 else "")
         return (
             f"Chance cash runs out before {self.before.isoformat()}: {100 * self.probability:.1f}% "
-            f"(95% CI {100 * lo:.1f}–{100 * hi:.1f}%) — {self.paths:,} paths, seed {self.seed}"
+            f"(95% CI {100 * lo:.1f}–{100 * hi:.1f}%) — {paths}, seed {self.seed}"
         )
 
 
