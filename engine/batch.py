@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cashflow import calendar
 from cashflow.draws import Draws, draw_batch, effective_vary
 from cashflow.model import first_nonfinite, simulate_flows
 from cashflow.scenario import Funding, Scenario
@@ -70,11 +71,8 @@ class BatchResult:
 
 def layout_of(scenario: Scenario) -> Layout:
     """Calendar layout of a scenario's months."""
-    t = np.arange(scenario.horizon_months)
-    year_of_month = scenario.start_year + (scenario.start_month - 1 + t) // 12
-    return Layout(
-        year_of_month=year_of_month, years=tuple(int(y) for y in np.unique(year_of_month))
-    )
+    args = (scenario.start_year, scenario.start_month, scenario.horizon_months)
+    return Layout(year_of_month=calendar.year_of_month(*args), years=tuple(calendar.years(*args)))
 
 
 def driver_inputs(scenario: Scenario) -> list[str]:

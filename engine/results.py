@@ -8,12 +8,14 @@ Every probability comes with its standard error and a 95% Wilson score interval.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from cashflow import calendar
 from cashflow.scenario import Scenario
 from distributions.errors import ScenarioError
 from engine.histogram import Histograms
@@ -71,18 +73,12 @@ class Answer:
         )
 
 
-def months_before(start_year: int, start_month: int, date: dt.date) -> int:
-    """Whole months from the start month to ``date`` (2026-01-01 from 2024-01 is 24)."""
-    # A date inside a month does not complete it: ruin in that month happens at its end, after D.
-    return (date.year - start_year) * 12 + (date.month - start_month)
-
-
 @dataclass(repr=False)
 class Results:
     """Everything a run leaves in memory; small whatever the number of paths.
 
-    ``ruin_counts``: (H + 1,) paths by ruin month (index H: never within the horizon).
-    ``batch_ruin_counts``: (batches, H + 1) the same per batch, in batch order.
+    ``batch_ruin_counts``: (batches, H + 1) paths by ruin month (index H: never within the
+    horizon), per batch in batch order; ``ruin_counts`` is their total.
     ``hist``: merged histograms of the per-path quantities named by ``layout``.
     ``fan``: merged histograms of cash at each month (fan-chart subsample of the paths).
     ``driver_counts``: (d, 2, H + 1) ruin counts when input i is <= its p10 / >= its p90.
@@ -96,7 +92,6 @@ class Results:
     seed: int
     sampler: str
     batch_size: int
-    ruin_counts: np.ndarray
     batch_ruin_counts: np.ndarray
     batch_sizes: np.ndarray
     hist: Histograms
@@ -121,16 +116,19 @@ class Results:
     def horizon_months(self) -> int:
         return self.layout.horizon_months
 
+    @functools.cached_property
+    def ruin_counts(self) -> np.ndarray:
+        """(H + 1,) paths by ruin month over the whole run (index H: never)."""
+        return self.batch_ruin_counts.sum(axis=0)
+
     def month_label(self, t: int) -> str:
-        """ "YYYY-MM" of month index t."""
-        s = self.scenario
-        y, m = divmod(s.start_month - 1 + t, 12)
-        return f"{s.start_year + y:04d}-{m + 1:02d}"
+        """``"YYYY-MM"`` of month index t."""
+        return calendar.month_label(self.scenario.start_year, self.scenario.start_month, t)
 
     def month_index_before(self, before: dt.date) -> int:
         """Whole months from the start to ``before``, checked against the horizon."""
         s = self.scenario
-        months = months_before(s.start_year, s.start_month, before)
+        months = calendar.months_before(s.start_year, s.start_month, before)
         if not 1 <= months <= self.horizon_months:
             last = self.month_label(self.horizon_months)
             raise ScenarioError(
@@ -229,14 +227,15 @@ class Results:
 
     def risk(self) -> pd.DataFrame:
         """Net-loss value at risk and conditional value at risk (mean of the worst tail)."""
+        levels = (0.90, 0.95, 0.99)
+        var = self.hist.quantile(np.array(levels))  # (k, levels), every quantity at once
+        cvar = np.column_stack([self.hist.tail_mean(level) for level in levels])
         rows = []
         for y in self.layout.years:
             i = self._quantity(f"net_loss:{y}")
-            for level in (0.90, 0.95, 0.99):
-                var = float(self.hist.quantile(level)[i])
-                cvar = float(self.hist.tail_mean(level)[i])
+            for j, level in enumerate(levels):
                 tail = round(self.paths * (1 - level))
-                rows.append((y, level, var, cvar, tail))
+                rows.append((y, level, float(var[i, j]), float(cvar[i, j]), tail))
         return pd.DataFrame(rows, columns=["year", "level", "var", "cvar", "tail_paths"])
 
     def cash_fan(self) -> pd.DataFrame:

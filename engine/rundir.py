@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib.metadata
 import json
 import os
 import pathlib
@@ -36,7 +37,10 @@ from engine.results import Results
 
 __all__ = ["atomic_write", "load_run", "save_run"]
 
-VERSION = "0.1.0"
+try:
+    VERSION = importlib.metadata.version("runway")
+except importlib.metadata.PackageNotFoundError:  # run from a checkout without installing
+    VERSION = "unknown"
 
 
 def atomic_write(path: pathlib.Path, write: Callable[[pathlib.Path], None]) -> None:
@@ -104,7 +108,6 @@ def save_run(results: Results, run_dir: pathlib.Path, *, variant: str | None = N
 
     hist = results.hist
     arrays = {
-        "ruin_counts": results.ruin_counts,
         "batch_ruin_counts": results.batch_ruin_counts,
         "batch_sizes": results.batch_sizes,
         "driver_counts": results.driver_counts,
@@ -219,7 +222,6 @@ def load_run(run_dir: str | pathlib.Path) -> Results:
         seed=int(manifest["seed"]),
         sampler=manifest["sampler"],
         batch_size=int(manifest["batch_size"]),
-        ruin_counts=a["ruin_counts"],
         batch_ruin_counts=a["batch_ruin_counts"],
         batch_sizes=a["batch_sizes"],
         hist=hist,

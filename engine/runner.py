@@ -12,7 +12,6 @@ import datetime as dt
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -83,17 +82,6 @@ def _results_in_order(
     yield from parallel(delayed(run_chunk)(group, grids) for group in groups)
 
 
-@dataclass
-class _Merged:
-    ruin_counts: np.ndarray
-    batch_ruin_counts: list[np.ndarray]
-    driver_counts: np.ndarray
-    funding_counts: np.ndarray
-    hist: Histograms
-    fan: Histograms
-    sample_cash: np.ndarray | None
-
-
 def run(
     scenario: Scenario,
     *,
@@ -130,29 +118,25 @@ def run(
     )
     del pilot
 
-    merged: _Merged | None = None
+    h = scenario.horizon_months
+    drivers, rounds = driver_inputs(scenario), funding_rounds(scenario)
+    batch_ruin_counts: list[np.ndarray] = []
+    driver_counts = np.zeros((len(drivers), 2, h + 1), dtype=np.int64)
+    funding_counts = np.zeros((len(rounds), 2, h + 1), dtype=np.int64)
+    hist, fan = Histograms.empty(grids.quantities), Histograms.empty(grids.fan)
+    sample_cash = None
     done = 0
     for result in _results_in_order(chunks(tasks), grids, _effective_jobs(jobs)):  # in order
-        if merged is None:
-            merged = _Merged(
-                ruin_counts=np.zeros(scenario.horizon_months + 1, dtype=np.int64),
-                batch_ruin_counts=[],
-                driver_counts=np.zeros_like(result.driver_counts),
-                funding_counts=np.zeros_like(result.funding_counts),
-                hist=Histograms.empty(grids.quantities),
-                fan=Histograms.empty(grids.fan),
-                sample_cash=result.sample_cash,
-            )
-        merged.ruin_counts += result.batch_ruin_counts.sum(axis=0)
-        merged.batch_ruin_counts.extend(result.batch_ruin_counts)
-        merged.driver_counts += result.driver_counts
-        merged.funding_counts += result.funding_counts
-        merged.hist.add(result.hist)
-        merged.fan.add(result.fan)
+        if result.sample_cash is not None:
+            sample_cash = result.sample_cash
+        batch_ruin_counts.extend(result.batch_ruin_counts)
+        driver_counts += result.driver_counts
+        funding_counts += result.funding_counts
+        hist.add(result.hist)
+        fan.add(result.fan)
         done += sum(result.sizes)
         if progress:
             progress(done, paths)
-    assert merged is not None
 
     return Results(
         scenario=scenario,
@@ -161,16 +145,15 @@ def run(
         seed=entropy,
         sampler=sampler,
         batch_size=size,
-        ruin_counts=merged.ruin_counts,
-        batch_ruin_counts=np.array(merged.batch_ruin_counts),
+        batch_ruin_counts=np.array(batch_ruin_counts),
         batch_sizes=np.array(sizes),
-        hist=merged.hist,
-        fan=merged.fan,
-        driver_names=tuple(driver_inputs(scenario)),
-        driver_counts=merged.driver_counts,
-        funding_names=tuple(funding_rounds(scenario)),
-        funding_counts=merged.funding_counts,
-        sample_cash=merged.sample_cash,
+        hist=hist,
+        fan=fan,
+        driver_names=tuple(drivers),
+        driver_counts=driver_counts,
+        funding_names=tuple(rounds),
+        funding_counts=funding_counts,
+        sample_cash=sample_cash,
         started=started,
         seconds=time.perf_counter() - clock,
     )
