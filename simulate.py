@@ -166,19 +166,9 @@ def _progress(done: int, total: int) -> None:
             print(file=sys.stderr)
 
 
-def _simulate(args: argparse.Namespace):
-    from cashflow.parse import load_scenario
-    from engine.runner import run as engine_run
-
-    scenario = load_scenario(args.scenario, variant=args.variant)
-    return engine_run(
-        scenario,
-        paths=args.paths,
-        seed=args.seed,
-        jobs=args.jobs,
-        sampler=args.sampler,
-        progress=_progress,
-    )
+def _simulate(args: argparse.Namespace) -> Results:
+    options = {k: getattr(args, k) for k in ("paths", "seed", "jobs", "sampler")}
+    return run(args.scenario, variant=args.variant, progress=_progress, **options)
 
 
 def _default_out(name: str) -> pathlib.Path:
@@ -231,19 +221,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     for answer in results.answers():
         print(answer.sentence())
     print(key_figures(results))
-    if not getattr(args, "no_report", False):
-        _write_report(out)
+    if not args.no_report:
+        cmd_report(argparse.Namespace(run_dir=out))
     print(f"Run directory: {out}")
     return 0
-
-
-def _write_report(run_dir: pathlib.Path) -> None:
-    try:
-        from reports.pdf import build_report
-    except ImportError:
-        return
-    path = build_report(run_dir)
-    print(f"Report: {path}")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

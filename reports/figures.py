@@ -56,7 +56,8 @@ def outcome_segments(data: ReportData) -> list[tuple[str, float, str]]:
         previous, last_label = float(cum[a.months - 1]), date_short(a.before)
     end = month_short(data.month_labels[-2])
     later = (1.0 - data.never_runs_out) - previous
-    if later > 0 or not segments:
+    last_question = data.answers[-1].months if segments else 0
+    if last_question < data.horizon_months:  # months left after the last question date
         text = "runs out later in the horizon" if segments else "runs out within the horizon"
         segments.append((text, later, COLORS["accent"]))
     segments.append((f"never runs out (to {end})", data.never_runs_out, COLORS["good"]))
@@ -67,6 +68,7 @@ def chart_list(data: ReportData) -> list[Chart]:
     """Every chart of the report, in page order."""
     money, labels = data.money, data.month_labels
     questions = questions_of(data)
+    segments = outcome_segments(data)
     head = data.headline
     out = [
         Chart(
@@ -82,8 +84,8 @@ def chart_list(data: ReportData) -> list[Chart]:
         Chart(
             "outcomes",
             "Where the paths end up",
-            lambda ax: charts.outcome_bar(ax, outcome_segments(data)),
-            size=(8.0, 2.0),
+            lambda ax: charts.outcome_bar(ax, segments),
+            size=(8.0, 1.2 + 0.25 * len(segments)),  # the legend below holds one row a segment
         ),
         Chart(
             "cash_fan",

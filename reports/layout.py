@@ -77,6 +77,22 @@ def line_height(size: float) -> float:
     return size * LINE_SPACING / 72.0
 
 
+CELL_PAD = 0.05  # inches of padding around a table cell's text
+
+
+def _cells(row: Sequence[object], columns: Sequence[Column], size: float) -> list[list[str]]:
+    """A table row's values wrapped to their column widths."""
+    return [wrap(str(v), c.width - 2 * CELL_PAD, size) for v, c in zip(row, columns, strict=True)]
+
+
+def _header_cells(columns: Sequence[Column], size: float) -> list[list[str]]:
+    return [wrap(c.header, c.width - 2 * CELL_PAD, size, "bold") for c in columns]
+
+
+def _cells_height(cells: list[list[str]], size: float) -> float:
+    return max(len(c) for c in cells) * line_height(size) + 2 * CELL_PAD
+
+
 @dataclass(frozen=True)
 class Column:
     """A table column: header text, width in inches, alignment ("left" / "right" / "center")."""
@@ -217,6 +233,27 @@ class Page:
             self.y += height + gap
         return height
 
+    def fitting_size(
+        self, s: str, width: float, sizes: Sequence[float], *, reserve: float = 0.0
+    ) -> float:
+        """The largest of ``sizes`` at which ``s`` wrapped to ``width`` fits between the cursor
+        and ``reserve`` inches above the page bottom (the smallest if none does)."""
+        room = self.bottom - self.y - reserve
+        for size in sorted(sizes, reverse=True):
+            if len(wrap(s, width, size)) * line_height(size) <= room:
+                return size
+        return min(sizes)
+
+    @staticmethod
+    def table_height(
+        columns: Sequence[Column], rows: Sequence[Sequence[str]], size: float
+    ) -> float:
+        """Height in inches that :meth:`table` will take for these rows (gap excluded)."""
+        height = 0.0
+        if any(c.header for c in columns):
+            height += _cells_height(_header_cells(columns, size), size)
+        return height + sum(_cells_height(_cells(row, columns, size), size) for row in rows)
+
     def table(
         self,
         columns: Sequence[Column],
@@ -240,21 +277,18 @@ class Page:
         """
         x = self.left if x is None else x
         limit = self.y + (self.bottom - self.y if max_height is None else max_height)
-        pad = 0.05
         total_w = sum(c.width for c in columns)
         y = self.y
         if any(c.header for c in columns):
-            head_lines = [wrap(c.header, c.width - 2 * pad, size, "bold") for c in columns]
-            head_h = max(len(h) for h in head_lines) * line_height(size) + 2 * pad
+            head_lines = _header_cells(columns, size)
+            head_h = _cells_height(head_lines, size)
             self._row(columns, head_lines, x, y, size, "bold", height=head_h)
             y += head_h
         self.rule(y, x, x + total_w, color=COLORS["muted"], lw=0.9)
         drawn = 0
         for i, row in enumerate(rows):
-            cells = [
-                wrap(str(v), c.width - 2 * pad, size) for v, c in zip(row, columns, strict=True)
-            ]
-            h = max(len(c) for c in cells) * line_height(size) + 2 * pad
+            cells = _cells(row, columns, size)
+            h = _cells_height(cells, size)
             if paginate and y + h > limit:
                 break
             if shade[i] if shade is not None else i % 2 == 1:
@@ -280,7 +314,7 @@ class Page:
         *,
         height: float,
     ) -> None:
-        pad = 0.05
+        pad = CELL_PAD
         for j, (col, lines) in enumerate(zip(columns, cells, strict=True)):
             w = weight if isinstance(weight, str) else weight[j]
             tx = {"left": x + pad, "right": x + col.width - pad, "center": x + col.width / 2}

@@ -124,25 +124,17 @@ def summary_page(data: ReportData) -> list[Page]:
     page.y += 0.27
     before = data.headline.before
     net = data.years[data.years.quantity == "net_loss"]
-    page.paragraph(
-        summary_paragraph(
-            paths=data.paths,
-            horizon_end=data.month_labels[-2],
-            never_runs_out=data.never_runs_out,
-            median_runway=median,
-            median_ruin_label=_ruin_label(data, median),
-            drivers=driver_sentences(data.drivers, before),
-            funding=funding_sentence(data.funding_effect, before),
-            net_loss=[(int(r.year), r.p5, r.p50, r.p95) for r in net.itertuples()],
-            money=data.money,
-        ),
-        x=x,
-        width=width,
-        size=10,
-        gap=0.2,
+    words = summary_paragraph(
+        paths=data.paths,
+        horizon_end=data.month_labels[-2],
+        never_runs_out=data.never_runs_out,
+        median_runway=median,
+        median_ruin_label=_ruin_label(data, median),
+        drivers=driver_sentences(data.drivers, before),
+        funding=funding_sentence(data.funding_effect, before),
+        net_loss=[(int(r.year), r.p5, r.p50, r.p95) for r in net.itertuples()],
+        money=data.money,
     )
-    page.text(x, page.y, "Run", size=11, weight="bold")
-    page.y += 0.27
     m = data.manifest
     meta = [
         ["Run directory", str(data.run_dir)],
@@ -152,13 +144,15 @@ def summary_page(data: ReportData) -> list[Page]:
         ["Seed / sampler", f"{data.seed} / {sampler_words(data.sampler)}"],
         ["Versions", _versions(m)],
     ]
-    page.table(
-        [Column("", 1.15, "left"), Column("", width - 1.15, "left")],
-        meta,
-        x=x,
-        size=7.5,
-        bold_first=True,
-    )
+    meta_columns = [Column("", 1.15, "left"), Column("", width - 1.15, "left")]
+    # More question dates push this column down: the paragraph shrinks to leave room for the
+    # run table rather than running into the footer.
+    run_block = 0.2 + 0.27 + page.table_height(meta_columns, meta, 7.5)
+    size = page.fitting_size(words, width, (10, 9.5, 9, 8.5), reserve=run_block)
+    page.paragraph(words, x=x, width=width, size=size, gap=0.2)
+    page.text(x, page.y, "Run", size=11, weight="bold")
+    page.y += 0.27
+    page.table(meta_columns, meta, x=x, size=7.5, bold_first=True)
     return [page]
 
 
