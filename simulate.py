@@ -22,6 +22,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from distributions.errors import RunwayError, RunwayWarning, ScenarioError
+from distributions.samplers import SAMPLERS
 
 if TYPE_CHECKING:
     from cashflow.scenario import Scenario
@@ -127,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sp.add_argument(
             "--sampler",
-            choices=("mc", "lhs", "sobol"),
+            choices=SAMPLERS,
             default="mc",
             help="plain Monte Carlo, Latin hypercube or scrambled Sobol",
         )

@@ -121,29 +121,18 @@ def parse_scenario(
             Problem(join(f"variants.{name}", p.path), p.message) for p in found if p not in known
         ]
     if problems:
-        raise ScenarioError(_one_line(problems), file=file)
+        raise ScenarioError(problems, file=file)
     if variant is not None:
         try:
             merged = apply_variant(doc, variant)
         except ScenarioError as error:
-            raise ScenarioError(_one_line(error.problems), file=file) from None
+            raise error.with_file(file) from None
         merged.pop("variants", None)
         problems, scenario = _parse(merged, base_dir, file, cache)
         if problems:  # pragma: no cover - every variant was validated above
             raise ScenarioError(problems, file=file)
     assert scenario is not None
     return dataclasses.replace(scenario, raw=doc, variants=tables)
-
-
-# What str.splitlines() breaks on: echoed user text must not split a problem over two lines.
-_LINE_BREAKS = {c: repr(chr(c))[1:-1] for c in (10, 11, 12, 13, 28, 29, 30, 133, 0x2028, 0x2029)}
-
-
-def _one_line(problems: list[Problem]) -> list[Problem]:
-    """The problems with line breaks in echoed user text written as escapes (``\\n``)."""
-    return [
-        Problem(p.path.translate(_LINE_BREAKS), p.message.translate(_LINE_BREAKS)) for p in problems
-    ]
 
 
 def apply_variant(doc: dict[str, Any], name: str) -> dict[str, Any]:

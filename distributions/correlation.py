@@ -22,6 +22,7 @@ from scipy import special
 
 from distributions.errors import Problem, RunwayWarning, ScenarioError
 
+from ._checks import fail
 from ._lazy import linalg
 
 __all__ = ["check_matrix", "iman_conover", "nearest_correlation", "spearman_to_normal"]
@@ -58,24 +59,20 @@ def check_matrix(
     """
     names = list(names)
     k = len(names)
-
-    def fail(message: str) -> ScenarioError:
-        return ScenarioError(Problem(path, message))
-
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            raise fail(f"input '{name}' is listed twice")
+            fail(path, f"input '{name}' is listed twice")
         seen.add(name)
     try:
         m = np.array(matrix, dtype=np.float64)
     except (TypeError, ValueError):
-        raise fail(f"matrix must be a {k} x {k} table of numbers (one row per input)") from None
+        fail(path, f"matrix must be a {k} x {k} table of numbers (one row per input)")
     if k == 0 and m.size == 0:
         return np.zeros((0, 0))
     if m.shape != (k, k):
         got = " x ".join(map(str, m.shape)) if m.ndim else "a single number"
-        raise fail(f"matrix must be {k} x {k} for {k} inputs, got {got}")
+        fail(path, f"matrix must be {k} x {k} for {k} inputs, got {got}")
 
     problems = _entry_problems(names, m, path)
     if problems:
@@ -88,10 +85,11 @@ def check_matrix(
         return m
     if not repair:
         involved = _most_involved(names, eigenvectors[:, 0])
-        raise fail(
+        fail(
+            path,
             f"matrix is not positive semi-definite (smallest eigenvalue {eigenvalues[0]:.2g}); "
             f"the correlations among {involved} contradict each other; "
-            "set repair = true to use the nearest valid matrix"
+            "set repair = true to use the nearest valid matrix",
         )
     fixed = nearest_correlation(m)
     change = np.abs(fixed - m)

@@ -60,19 +60,13 @@ class Problem:
 class ScenarioError(RunwayError):
     """The scenario file or a user argument is wrong.
 
-    Carries one or more :class:`Problem` s; ``str(error)`` is one line per problem, each of the
-    form ``file: key.path: what is wrong``.
+    Carries one or more :class:`Problem` s (a bare string is one problem with no key path);
+    ``str(error)`` is one line per problem, each of the form ``file: key.path: what is wrong``.
     """
 
-    def __init__(
-        self,
-        problems: Problem | str | list[Problem],
-        *,
-        path: str = "",
-        file: str | None = None,
-    ) -> None:
+    def __init__(self, problems: Problem | str | list[Problem], *, file: str | None = None) -> None:
         if isinstance(problems, str):
-            problems = [Problem(path, problems)]
+            problems = [Problem("", problems)]
         elif isinstance(problems, Problem):
             problems = [problems]
         self.problems: list[Problem] = list(problems)

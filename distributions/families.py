@@ -3,8 +3,10 @@
 Each :class:`Family` lists its accepted parameter sets (:class:`Form`), each with a resolver that
 checks the user's numbers and returns the family's *natural* parameters; ``make`` turns natural
 parameters into a frozen scipy.stats distribution, and an optional ``kernel`` is a faster exact
-equivalent of that distribution's ``ppf`` for large arrays. The resolvers of the discrete
-families (bernoulli, discrete, empirical) are in :mod:`distributions.finite`.
+equivalent of that distribution's ``ppf`` for large arrays (one built on numpy and
+``scipy.special`` only, so sampling never imports ``scipy.stats``). :func:`make_dist` makes a
+family's distribution, truncated if asked. The resolvers of the discrete families (bernoulli,
+discrete, empirical) are in :mod:`distributions.finite`.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from . import finite
 from . import percentiles as pct
 from ._checks import fail, fmt, number, positive
 from ._lazy import stats
+from .truncation import TruncatedDist
 
-__all__ = ["FAMILIES", "Context", "Family", "Form"]
+__all__ = ["FAMILIES", "Context", "Family", "Form", "make_dist"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class Context:
 
 
 Resolver = Callable[[dict[str, Any], list[pct.Point], Context], dict[str, Any]]
-Kernel = Callable[[Mapping[str, Any], Any, np.ndarray], np.ndarray]
+Kernel = Callable[[Mapping[str, Any], np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -159,12 +162,18 @@ def _pert(v: dict[str, Any], _: list[pct.Point], ctx: Context) -> dict[str, Any]
     return {"min": v["min"], "mode": v["mode"], "max": v["max"], "lambda": v["lambda"]}
 
 
-def _make_pert(p: Mapping[str, Any]) -> Any:
-    """PERT as a scaled beta: a = 1 + lambda (mode - min) / (max - min), b likewise from max."""
+def _pert_beta(p: Mapping[str, Any]) -> tuple[float, float, float, float]:
+    """PERT as a scaled beta ``(a, b, low, width)``: a = 1 + lambda (mode - min) / (max - min),
+    b likewise from max."""
     width = p["max"] - p["min"]
     a = 1.0 + p["lambda"] * (p["mode"] - p["min"]) / width
     b = 1.0 + p["lambda"] * (p["max"] - p["mode"]) / width
-    return stats.beta(a, b, loc=p["min"], scale=width)
+    return a, b, p["min"], width
+
+
+def _make_pert(p: Mapping[str, Any]) -> Any:
+    a, b, low, width = _pert_beta(p)
+    return stats.beta(a, b, loc=low, scale=width)
 
 
 def _beta(v: dict[str, Any], _: list[pct.Point], ctx: Context) -> dict[str, Any]:
@@ -219,23 +228,23 @@ def _from_points(solve: Callable[..., dict[str, float]], *, log: bool) -> Resolv
 # -- fast exact ppf kernels (tested against scipy's own ppf) --------------------------------------
 
 
-def _normal_kernel(p: Mapping[str, Any], _: Any, u: np.ndarray) -> np.ndarray:
+def _normal_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
     return p["mean"] + p["sd"] * special.ndtri(u)
 
 
-def _lognormal_kernel(p: Mapping[str, Any], _: Any, u: np.ndarray) -> np.ndarray:
+def _lognormal_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
     return p["median"] * np.exp(p["sigma"] * special.ndtri(u))
 
 
-def _uniform_kernel(p: Mapping[str, Any], _: Any, u: np.ndarray) -> np.ndarray:
+def _uniform_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
     return p["low"] + (p["high"] - p["low"]) * u
 
 
-def _weibull_kernel(p: Mapping[str, Any], _: Any, u: np.ndarray) -> np.ndarray:
+def _weibull_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
     return p["scale"] * np.power(-np.log1p(-u), 1.0 / p["shape"])
 
 
-def _triangular_kernel(p: Mapping[str, Any], _: Any, u: np.ndarray) -> np.ndarray:
+def _triangular_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
     # scipy.stats.triang's own formula: loc + scale * (sqrt(c q) below c, else 1 - sqrt(...)).
     scale = p["max"] - p["min"]
     c = (p["mode"] - p["min"]) / scale
@@ -243,8 +252,36 @@ def _triangular_kernel(p: Mapping[str, Any], _: Any, u: np.ndarray) -> np.ndarra
     return x * scale + p["min"]
 
 
-def _exponential_kernel(p: Mapping[str, Any], _: Any, u: np.ndarray) -> np.ndarray:
+def _exponential_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
     return p["mean"] * -np.log1p(-u)
+
+
+# scipy.stats' ppf is ``_ppf(q, *shapes) * scale + loc``; the kernels below use the same special
+# functions in the same order. scipy.stats.beta's ``_ppf`` is scipy.special's private
+# ``_beta_ppf``: boost's inverse of the incomplete beta function, like ``betaincinv``, but with an
+# error policy that keeps the last iterate where ``betaincinv`` gives NaN (far tails, u ~ 1e-300).
+_BETA_PPF = getattr(special._ufuncs, "_beta_ppf", None)
+
+
+def _scaled_beta(a: float, b: float, low: float, width: float, u: np.ndarray) -> np.ndarray:
+    x = special.betaincinv(a, b, u) if _BETA_PPF is None else _BETA_PPF(u, a, b)
+    return x * width + low
+
+
+def _pert_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
+    return _scaled_beta(*_pert_beta(p), u)
+
+
+def _beta_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
+    return _scaled_beta(p["a"], p["b"], p["low"], p["high"] - p["low"], u)
+
+
+def _gamma_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
+    return special.gammaincinv(p["shape"], u) * p["scale"]
+
+
+def _student_t_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
+    return special.stdtrit(p["df"], u) * p["scale"] + p["loc"]
 
 
 _TWO_PCT = "two percentiles such as p10 and p90"
@@ -304,12 +341,14 @@ FAMILIES: dict[str, Family] = {
             "min, mode and max, with optional lambda",
             (Form(("min", "mode", "max"), _pert, optional={"lambda": 4.0}),),
             make=_make_pert,
+            kernel=_pert_kernel,
         ),
         Family(
             "beta",
             "a and b, with optional low and high",
             (Form(("a", "b"), _beta, optional={"low": 0.0, "high": 1.0}),),
             make=lambda p: stats.beta(p["a"], p["b"], loc=p["low"], scale=p["high"] - p["low"]),
+            kernel=_beta_kernel,
         ),
         Family(
             "gamma",
@@ -320,6 +359,7 @@ FAMILIES: dict[str, Family] = {
                 Form((), _gamma_pct, percentiles=2),
             ),
             make=lambda p: stats.gamma(p["shape"], scale=p["scale"]),
+            kernel=_gamma_kernel,
         ),
         Family(
             "weibull",
@@ -339,6 +379,7 @@ FAMILIES: dict[str, Family] = {
                 Form(("df",), _student_t_pct, percentiles=2),
             ),
             make=lambda p: stats.t(p["df"], loc=p["loc"], scale=p["scale"]),
+            kernel=_student_t_kernel,
         ),
         Family(
             "exponential",
@@ -363,7 +404,7 @@ FAMILIES: dict[str, Family] = {
             "discrete",
             "values, with optional probs",
             (Form(("values",), finite.discrete, optional={"probs": None}),),
-            make=finite.make_discrete,
+            make=finite.make_table,
             continuous=False,
             kernel=finite.table_kernel,
             raw_keys=frozenset({"values", "probs"}),
@@ -372,7 +413,7 @@ FAMILIES: dict[str, Family] = {
             "empirical",
             "data, or csv and column",
             (Form(("data",), finite.empirical_data), Form(("csv", "column"), finite.empirical_csv)),
-            make=finite.make_empirical,
+            make=finite.make_table,
             continuous=False,
             kernel=finite.table_kernel,
             raw_keys=frozenset({"data", "csv", "column"}),
@@ -380,3 +421,11 @@ FAMILIES: dict[str, Family] = {
         ),
     )
 }
+
+
+def make_dist(family: str, params: Mapping[str, Any], truncate: tuple[float, float] | None) -> Any:
+    """The frozen scipy distribution of ``FAMILIES[family]`` with natural ``params`` (``None``
+    for a constant), as a :class:`~distributions.truncation.TruncatedDist` when ``truncate`` is
+    ``(low, high)``."""
+    dist = FAMILIES[family].make(params)
+    return dist if truncate is None else TruncatedDist(dist, *truncate)

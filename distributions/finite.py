@@ -30,8 +30,7 @@ __all__ = [
     "discrete",
     "empirical_csv",
     "empirical_data",
-    "make_discrete",
-    "make_empirical",
+    "make_table",
     "month_index",
     "table_kernel",
 ]
@@ -62,7 +61,7 @@ def bernoulli(v: dict[str, Any], _: list[Point], ctx: Context) -> dict[str, Any]
     return {"p": v["p"]}
 
 
-def bernoulli_kernel(p: Mapping[str, Any], _: Any, u: np.ndarray) -> np.ndarray:
+def bernoulli_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
     """1 where ``u > 1 - p`` (the smallest k with F(k) >= u), else 0."""
     return np.where(u > 1.0 - p["p"], 1.0, 0.0)
 
@@ -100,23 +99,22 @@ def discrete(v: dict[str, Any], _: list[Point], ctx: Context) -> dict[str, Any]:
     return {"values": tuple(map(float, xk)), "probs": tuple(map(float, pk / pk.sum()))}
 
 
-def make_discrete(p: Mapping[str, Any]) -> Any:
-    """A frozen ``scipy.stats.rv_discrete`` on ``p["values"]`` with ``p["probs"]``."""
-    return stats.rv_discrete(values=(np.array(p["values"]), np.array(p["probs"]))).freeze()
-
-
 def _table(p: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted distinct values and their probabilities, as ``rv_discrete`` holds them."""
+    """Sorted distinct values and their probabilities: ``discrete``'s own (stored sorted and
+    distinct by :func:`discrete`), or equal weight on every ``empirical`` observation (repeats
+    add up)."""
     if "data" in p:
         xk, counts = np.unique(np.asarray(p["data"], dtype=np.float64), return_counts=True)
         return xk, counts / counts.sum()
-    xk = np.asarray(p["values"], dtype=np.float64)
-    pk = np.asarray(p["probs"], dtype=np.float64)
-    order = np.argsort(xk, kind="stable")
-    return xk[order], pk[order]
+    return np.asarray(p["values"], dtype=np.float64), np.asarray(p["probs"], dtype=np.float64)
 
 
-def table_kernel(p: Mapping[str, Any], _: Any, u: np.ndarray) -> np.ndarray:
+def make_table(p: Mapping[str, Any]) -> Any:
+    """A discrete or empirical table as a frozen ``scipy.stats.rv_discrete``."""
+    return stats.rv_discrete(values=_table(p)).freeze()
+
+
+def table_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
     """ppf of a discrete table (``rv_discrete``'s rule): the first value whose cumulative
     probability is >= u. Built from the parameters alone, so no scipy.stats is needed."""
     xk, pk = _table(p)
@@ -175,12 +173,6 @@ def empirical_csv(v: dict[str, Any], _: list[Point], ctx: Context) -> dict[str, 
             fail(ctx.path, f"{where} {bad} is not a finite number (got {show(cell)})")
         values.append(x)
     return _observations(values, ctx)
-
-
-def make_empirical(p: Mapping[str, Any]) -> Any:
-    """Equal weight on every observation (repeats add up), as a frozen ``rv_discrete``."""
-    xk, counts = np.unique(np.array(p["data"]), return_counts=True)
-    return stats.rv_discrete(values=(xk, counts / counts.sum())).freeze()
 
 
 def describe_empirical(p: Mapping[str, Any]) -> str:

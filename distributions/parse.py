@@ -19,10 +19,9 @@ import numpy as np
 from . import finite
 from ._checks import fail, fmt, given_text, number, show
 from .errors import did_you_mean
-from .families import FAMILIES, Context, Family
+from .families import FAMILIES, Context, Family, make_dist
 from .percentiles import Point, level_of
 from .spec import Spec
-from .truncation import TruncatedDist
 
 __all__ = ["parse_spec"]
 
@@ -217,9 +216,7 @@ def _build(
             for key, x in params.items():
                 if isinstance(x, float) and not math.isfinite(x):
                     fail(ctx.path, f"{given} gives {key}={fmt(x)}: the numbers are too extreme")
-            dist = family.make(params)
-            if truncate is not None:
-                dist = TruncatedDist(dist, *truncate)
+            dist = make_dist(family.name, params, truncate)
     except (ArithmeticError, ValueError) as error:
         fail(ctx.path, f"cannot make a distribution from {given} ({error})")
     if truncate is not None and not dist.mass > MIN_TRUNCATED_MASS:

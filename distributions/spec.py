@@ -9,11 +9,9 @@ from typing import Any, Literal
 import numpy as np
 
 from ._checks import fmt
-from .families import FAMILIES
+from .families import FAMILIES, make_dist
 
-__all__ = ["DISCRETE_FAMILIES", "Params", "Spec"]
-
-DISCRETE_FAMILIES = frozenset({"bernoulli", "discrete", "empirical"})
+__all__ = ["Params", "Spec"]
 
 
 class Params(Mapping[str, Any]):
@@ -90,7 +88,7 @@ class Spec:
     @property
     def is_discrete(self) -> bool:
         """True for bernoulli, discrete and empirical (a constant is not: see is_constant)."""
-        return self.family in DISCRETE_FAMILIES
+        return not self.is_constant and not FAMILIES[self.family].continuous
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Quantiles at probabilities ``u`` in (0, 1): float64, same shape as ``u``. Vectorized,
@@ -98,9 +96,9 @@ class Spec:
         u = np.asarray(u, dtype=np.float64)
         if self.dist is None:
             return np.full(u.shape, float(self.params["value"]))
-        family = FAMILIES.get(self.family)
-        if self.truncate is None and family is not None and family.kernel is not None:
-            return family.kernel(self.params, self.dist, u)
+        family = FAMILIES[self.family]
+        if self.truncate is None and family.kernel is not None:
+            return family.kernel(self.params, u)
         return np.asarray(self.dist.ppf(u), dtype=np.float64)
 
     def sample(self, rng: np.random.Generator, size: Any) -> np.ndarray:
@@ -128,8 +126,8 @@ class Spec:
     def describe(self) -> str:
         """Family and resolved parameters to 4 significant figures, e.g.
         ``"lognormal(median=3.682, sigma=0.06629)"``; truncation appended."""
-        family = FAMILIES.get(self.family)
-        if family is not None and family.describe is not None:
+        family = FAMILIES[self.family]
+        if family.describe is not None:
             text = family.describe(self.params)
         else:
             inner = ", ".join(f"{k}={_short(v)}" for k, v in self.params.items())
@@ -151,13 +149,7 @@ class _LazyDist:
         if name.startswith("__"):
             raise AttributeError(name)
         if self._dist is None:
-            family, params, truncate = self._args
-            dist = FAMILIES[family].make(params)
-            if truncate is not None:
-                from .truncation import TruncatedDist
-
-                dist = TruncatedDist(dist, *truncate)
-            self._dist = dist
+            self._dist = make_dist(*self._args)
         return getattr(self._dist, name)
 
 

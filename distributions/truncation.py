@@ -27,8 +27,8 @@ class TruncatedDist:
     """``base`` (a frozen continuous scipy distribution) conditioned on ``low <= X <= high``.
 
     Either bound may be infinite. Offers the frozen-distribution methods Runway uses: ``ppf``,
-    ``isf``, ``cdf``, ``sf``, ``pdf``, ``mean``, ``var``, ``std``, ``median``, ``support``,
-    ``interval``, ``rvs``. ``mass`` is the base probability of the interval (> 0 required).
+    ``cdf``, ``mean`` and ``std``. ``mass`` is the base probability of the interval (> 0
+    required).
     """
 
     def __init__(self, base: Any, low: float, high: float) -> None:
@@ -71,9 +71,6 @@ class TruncatedDist:
             x = self.base.ppf(self._f_high - q * self.mass)
         return float(np.clip(x, self.low, self.high))
 
-    def isf(self, q: Any) -> np.ndarray:
-        return self.ppf(1.0 - np.asarray(q, dtype=np.float64))
-
     def cdf(self, x: Any) -> np.ndarray:
         x = np.clip(np.asarray(x, dtype=np.float64), self.low, self.high)
         if self._upper:
@@ -81,29 +78,6 @@ class TruncatedDist:
         else:
             p = (self.base.cdf(x) - self._f_low) / self.mass
         return np.clip(p, 0.0, 1.0)
-
-    def sf(self, x: Any) -> np.ndarray:
-        return 1.0 - self.cdf(x)
-
-    def pdf(self, x: Any) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
-        inside = (x >= self.low) & (x <= self.high)
-        return np.where(inside, self.base.pdf(x) / self.mass, 0.0)
-
-    def median(self) -> float:
-        return float(self.ppf(0.5))
-
-    def support(self) -> tuple[float, float]:
-        lo, hi = self.base.support()
-        return max(float(lo), self.low), min(float(hi), self.high)
-
-    def interval(self, confidence: float) -> tuple[float, float]:
-        tail = (1.0 - confidence) / 2.0
-        return float(self.ppf(tail)), float(self.ppf(1.0 - tail))
-
-    def rvs(self, size: Any = None, random_state: Any = None) -> np.ndarray:
-        """Random draws by inverse transform of ``random_state`` (a Generator or seed)."""
-        return self.ppf(np.random.default_rng(random_state).random(size))
 
     def _integral(self, func: Any) -> float:
         """``E[func(X)]``: the integral of ``func(ppf(u))`` over u in (0, 1), taken as two tails
@@ -143,9 +117,6 @@ class TruncatedDist:
 
     def mean(self) -> float:
         return self._mean
-
-    def var(self) -> float:
-        return self._var
 
     def std(self) -> float:
         return float(np.sqrt(self._var))

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from cashflow.scenario import Scenario
-from distributions.errors import ScenarioError
+from distributions.errors import ScenarioError, did_you_mean
 from distributions.samplers import SAMPLERS
 from distributions.seeding import fresh_entropy
 from engine.batch import (
@@ -100,7 +100,7 @@ def run(
     ``progress``: called as ``progress(paths_done, paths_total)`` after each merged batch.
     """
     if sampler not in SAMPLERS:
-        raise ScenarioError(f"unknown sampler '{sampler}'; valid: {', '.join(SAMPLERS)}")
+        raise ScenarioError(f"unknown sampler '{sampler}'{did_you_mean(sampler, SAMPLERS)}")
     if paths < 1:
         raise ScenarioError(f"--paths must be a positive number (got {paths})")
     entropy = fresh_entropy() if seed is None else int(seed)
