@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar as _calendar
 import datetime as dt
+import math
 import re
 
 import numpy as np
@@ -22,11 +23,13 @@ __all__ = [
     "month_end_date",
     "month_index",
     "month_label",
+    "month_label_at",
     "month_labels",
     "month_start_date",
     "months_before",
     "parse_month",
     "year_of_month",
+    "year_slices",
     "years",
 ]
 
@@ -76,6 +79,14 @@ def month_label(start_year: int, start_month: int, t: int) -> str:
     return f"{year:04d}-{month:02d}"
 
 
+def month_label_at(start_year: int, start_month: int, x: float) -> str:
+    """``"YYYY-MM"`` of a month index given as a float (floored), e.g. a spec's quantile;
+    ``"inf"`` / ``"nan"`` as such."""
+    if not math.isfinite(x):
+        return str(x)
+    return month_label(start_year, start_month, math.floor(x))
+
+
 def month_labels(start_year: int, start_month: int, horizon: int) -> list[str]:
     """``"YYYY-MM"`` of months 0..horizon-1."""
     return [month_label(start_year, start_month, t) for t in range(horizon)]
@@ -93,6 +104,15 @@ def years(start_year: int, start_month: int, horizon: int) -> list[int]:
         return []
     last_year, _ = add_months(start_year, start_month, horizon - 1)
     return list(range(start_year, last_year + 1))
+
+
+def year_slices(start_year: int, start_month: int, horizon: int) -> dict[int, slice]:
+    """The months (a slice of 0..horizon-1) of each calendar year the horizon touches."""
+    out = {}
+    for y in years(start_year, start_month, horizon):
+        begin = (y - start_year) * 12 - (start_month - 1)  # month index of January of y
+        out[y] = slice(max(0, begin), min(horizon, begin + 12))
+    return out
 
 
 def month_start_date(start_year: int, start_month: int, t: int) -> dt.date:

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
 from distributions import Spec
 
-from .calendar import month_label
+from .calendar import month_label, month_label_at
 from .scenario import Scenario
 
 __all__ = ["format_input_table", "input_table"]
@@ -51,9 +49,7 @@ def _parameters(spec: Spec) -> str:
 
 
 def _month(scenario: Scenario, t: float) -> str:
-    if not math.isfinite(t):
-        return str(t)
-    return month_label(scenario.start_year, scenario.start_month, math.floor(t))
+    return month_label_at(scenario.start_year, scenario.start_month, t)
 
 
 def _cell(value: object) -> str:

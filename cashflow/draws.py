@@ -46,7 +46,7 @@ from distributions.correlation import iman_conover
 from distributions.samplers import uniforms
 from distributions.seeding import stream
 
-__all__ = ["Draws", "draw_batch", "effective_vary", "month_year_index"]
+__all__ = ["Draws", "draw_batch", "effective_vary", "month_year_index", "per_path_inputs"]
 
 
 @dataclass(frozen=True)
@@ -68,14 +68,20 @@ def month_year_index(scenario: Scenario) -> np.ndarray:
     return years - scenario.start_year
 
 
-def _constant_value(spec: Spec) -> float:
-    """The value of a constant Spec, as a float."""
-    return float(spec.params["value"])
+def per_path_inputs(scenario: Scenario) -> list[str]:
+    """Names of the uncertain inputs drawn once per path, in ``Scenario.inputs()`` order (the
+    ones the sampler and correlations act on)."""
+    vary = effective_vary(scenario)
+    return [
+        name
+        for name, spec in scenario.inputs().items()
+        if vary[name] == "path" and not spec.is_constant
+    ]
 
 
 def _is_zero(spec: Spec | None) -> bool:
     """True when ``spec`` is absent or the constant 0 (no noise needed)."""
-    return spec is None or (spec.is_constant and _constant_value(spec) == 0.0)
+    return spec is None or (spec.is_constant and spec.mean() == 0.0)
 
 
 def effective_vary(scenario: Scenario) -> dict[str, str]:
@@ -109,9 +115,7 @@ def draw_batch(
     year_index = month_year_index(scenario)
     n_years = int(year_index[-1]) + 1
 
-    per_path = [
-        name for name, spec in specs.items() if vary[name] == "path" and not spec.is_constant
-    ]
+    per_path = per_path_inputs(scenario)
     sobol = None
     if sampler == "sobol" and per_path:
         sobol = uniforms("sobol", n, len(per_path), stream(seed, "sampler:sobol"))
@@ -120,7 +124,7 @@ def draw_batch(
     inputs: dict[str, np.ndarray] = {}
     for name, spec in specs.items():
         if spec.is_constant:
-            inputs[name] = np.full((1, 1), _constant_value(spec))
+            inputs[name] = np.full((1, 1), spec.mean())
         elif vary[name] == "path":
             if sobol is not None:
                 u = sobol[:, column[name] : column[name] + 1]

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cashflow.draws import Draws, month_year_index
+from cashflow import calendar
+from cashflow.draws import Draws
 from cashflow.scenario import Funding, Line, Scenario, Shock
 
 __all__ = ["Flows", "first_nonfinite", "line_amounts", "simulate_flows"]
@@ -60,7 +61,6 @@ class _Context:
         self.n = draws.n
         self.horizon = scenario.horizon_months
         self.t = np.arange(self.horizon, dtype=np.float64)
-        self.year_index = month_year_index(scenario)
         self.factor_shocks: dict[str, list[Shock]] = {}
         for event in scenario.events:
             if isinstance(event, Shock) and event.line is not None:
@@ -195,12 +195,12 @@ def _start_into(ctx: _Context, line: Line, out: np.ndarray) -> None:
 def _schedule_into(ctx: _Context, line: Line, out: np.ndarray) -> None:
     """``schedule`` line: each calendar year's total / 12 in each of its months."""
     assert line.schedule is not None
-    years = ctx.scenario.start_year + ctx.year_index
+    s = ctx.scenario
+    months = calendar.year_slices(s.start_year, s.start_month, s.horizon_months)
     for year, _spec in line.schedule:
-        cols = np.flatnonzero(years == year)
-        if cols.size == 0:
+        if year not in months:
             continue
-        a, b = int(cols[0]), int(cols[-1]) + 1
+        a, b = months[year].start, months[year].stop
         total = ctx.draws.inputs[f"{line.name}.schedule.{year}"]
         part = total if total.shape[1] == 1 else total[:, a:b]
         np.divide(part, 12.0, out=out[:, a:b])
@@ -339,11 +339,9 @@ def first_nonfinite(scenario: Scenario, draws: Draws) -> str | None:
         if not np.isfinite(draws.inputs["starting_cash"]).all():
             return "starting_cash"
         ctx = _Context(scenario, draws)
+        amounts = line_amounts(scenario, draws)
         for line in scenario.lines:
-            amount = ctx.buffer()
-            _line_into(ctx, line, amount)
-            ctx.kept[line.name] = amount
-            if not np.isfinite(amount).all():
+            if not np.isfinite(amounts[line.name]).all():
                 for shock in ctx.factor_shocks.get(line.name, ()):
                     if not np.isfinite(draws.inputs[f"{shock.name}.factor"]).all():
                         return shock.name

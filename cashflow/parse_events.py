@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from distributions import Spec
 
 from ._check import Checker, join
-from .calendar import month_index, month_label
+from .calendar import month_index, month_label, month_label_at
 from .parse_lines import Calendar, _reference
 from .scenario import Funding, Shock
 
@@ -116,6 +117,11 @@ def _shock(
 
     probability = spec("probability")
     amount = spec("amount")
+    if per == "month" and amount is not None and amount.vary == "path":
+        # Each hit of a per-month shock costs a fresh amount: the input varies per month (so
+        # it shows as such in tables and cannot be correlated as a per-path input).
+        amount = dataclasses.replace(amount, vary="month")
+        chk.inputs[f"{name}.amount"] = amount
     factor = spec("factor")
     month = spec("month") if per != "month" else None
     chk.probability(probability, join(path, "probability"))
@@ -158,9 +164,7 @@ def _month_in_horizon(chk: Checker, spec: Spec, path: str, cal: Calendar) -> Non
     valid = f"valid months are {first} to {last}"
 
     def label(x: float) -> str:
-        if not math.isfinite(x):
-            return str(x)
-        return month_label(cal.start_year, cal.start_month, math.floor(x))  # type: ignore[arg-type]
+        return month_label_at(cal.start_year, cal.start_month, x)  # type: ignore[arg-type]
 
     if spec.is_constant:
         chk.add(path, f"{label(low)} is outside the horizon; {valid}")

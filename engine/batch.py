@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cashflow import calendar
-from cashflow.draws import Draws, draw_batch, effective_vary
+from cashflow.draws import Draws, draw_batch, per_path_inputs
 from cashflow.model import first_nonfinite, simulate_flows
 from cashflow.scenario import Funding, Scenario
 from distributions.errors import SimulationError
@@ -72,17 +72,17 @@ class BatchResult:
 def layout_of(scenario: Scenario) -> Layout:
     """Calendar layout of a scenario's months."""
     args = (scenario.start_year, scenario.start_month, scenario.horizon_months)
-    return Layout(year_of_month=calendar.year_of_month(*args), years=tuple(calendar.years(*args)))
+    slices = calendar.year_slices(*args)
+    return Layout(
+        year_of_month=calendar.year_of_month(*args),
+        years=tuple(slices),
+        year_slices=tuple(slices.values()),
+    )
 
 
 def driver_inputs(scenario: Scenario) -> list[str]:
     """Names of the per-path, non-constant inputs (the candidates for the drivers chart)."""
-    vary = effective_vary(scenario)
-    return [
-        name
-        for name, spec in scenario.inputs().items()
-        if vary[name] == "path" and not spec.is_constant
-    ]
+    return per_path_inputs(scenario)
 
 
 def simulate_batch(task: BatchTask) -> tuple[PathOutcomes, Draws, np.ndarray]:

@@ -24,7 +24,8 @@ FAN_SHARE = 8
 class Layout:
     """Which calendar year each month belongs to, and the names of the histogrammed quantities.
 
-    ``year_of_month``: (H,) calendar year of each month; ``years``: the distinct years in order.
+    ``year_of_month``: (H,) calendar year of each month; ``years``: the distinct years in order;
+    ``year_slices``: the months of each of those years.
     Quantities, in column order: year-end cash per year, minimum cash, revenue / costs / net loss
     per year. Cash at each month (fan-chart data) is kept apart, for a systematic subsample of
     paths (see :data:`FAN_SHARE`).
@@ -32,6 +33,7 @@ class Layout:
 
     year_of_month: np.ndarray
     years: tuple[int, ...]
+    year_slices: tuple[slice, ...]
 
     @property
     def horizon_months(self) -> int:
@@ -46,14 +48,6 @@ class Layout:
             *(f"costs:{y}" for y in ys),
             *(f"net_loss:{y}" for y in ys),
         ]
-
-    def year_slices(self) -> list[slice]:
-        """Month slice of each calendar year (months are consecutive)."""
-        out = []
-        for y in self.years:
-            idx = np.flatnonzero(self.year_of_month == y)
-            out.append(slice(int(idx[0]), int(idx[-1]) + 1))
-        return out
 
 
 @dataclass(frozen=True)
@@ -91,7 +85,7 @@ def outcomes_of(
     Works quantity by quantity into a (k, n) buffer, returned as its (n, k) transpose.
     """
     n = cash.shape[0]
-    slices = layout.year_slices()
+    slices = layout.year_slices
     y = len(slices)
     q = np.empty((4 * y + 1, n))  # quantity-major: its transpose is Fortran-ordered (n, k)
     for i, s in enumerate(slices):

@@ -102,3 +102,16 @@ def test_round_trips(year, month, t, day):
     assert months_before(year, month, month_end_date(year, month, t)) == t
     if t >= 0:
         assert year_of_month(year, month, t + 1)[-1] == y
+
+
+@pytest.mark.parametrize(
+    ("start_year", "start_month", "horizon"), [(2024, 1, 36), (2024, 7, 30), (2025, 12, 1)]
+)
+def test_year_slices_cover_each_years_months(start_year, start_month, horizon):
+    from cashflow.calendar import year_slices
+
+    years = year_of_month(start_year, start_month, horizon)
+    slices = year_slices(start_year, start_month, horizon)
+    for y, s in slices.items():
+        np.testing.assert_array_equal(np.flatnonzero(years == y), np.arange(s.start, s.stop))
+    assert sorted(slices) == sorted(set(years.tolist()))
