@@ -21,6 +21,8 @@ from typing import Any
 from distributions._checks import show
 from distributions.errors import Problem, ScenarioError, did_you_mean
 
+from . import parse_events as events_module
+from . import parse_lines as lines_module
 from ._check import Checker, join, type_name
 from .calendar import MAX_YEAR, add_months, month_start_date, months_before, parse_month
 from .parse_correlations import parse_correlations
@@ -47,8 +49,6 @@ TOP_KEYS = (
 )
 REQUIRED = ("name", "unit", "start", "horizon_months", "starting_cash", "lines")
 MAX_HORIZON_MONTHS = 600
-_LINE_INPUTS = ("start", "growth", "growth_noise", "ratio", "volatility", "scale")
-_EVENT_INPUTS = ("probability", "amount", "month", "factor")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TOML_POSITION = re.compile(r"^(.*?)\s*\(at (line \d+, column \d+|end of document)\)\s*$", re.S)
 
@@ -111,26 +111,28 @@ def parse_scenario(
     tables = _variant_tables(chk, doc)
     problems += chk.problems
     known = set(problems)
+    chosen = None
     for name, table in tables.items():
         merged = _merge(doc, _overrides(table))
         merged.pop("variants", None)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            found, _ = _parse(merged, base_dir, file, cache)
+            if name != variant:  # only the variant that is run speaks up
+                warnings.simplefilter("ignore")
+            found, parsed = _parse(merged, base_dir, file, cache)
         problems += [
             Problem(join(f"variants.{name}", p.path), p.message) for p in found if p not in known
         ]
+        if name == variant:
+            chosen = parsed
     if problems:
         raise ScenarioError(problems, file=file)
     if variant is not None:
-        try:
-            merged = apply_variant(doc, variant)
-        except ScenarioError as error:
-            raise error.with_file(file) from None
-        merged.pop("variants", None)
-        problems, scenario = _parse(merged, base_dir, file, cache)
-        if problems:  # pragma: no cover - every variant was validated above
-            raise ScenarioError(problems, file=file)
+        if chosen is None:  # not a variant of this file
+            try:
+                apply_variant(doc, variant)
+            except ScenarioError as error:
+                raise error.with_file(file) from None
+        scenario = chosen
     assert scenario is not None
     return dataclasses.replace(scenario, raw=doc, variants=tables)
 
@@ -310,7 +312,7 @@ def _date(chk: Checker, value: Any, path: str) -> dt.date | None:
 def _declared(doc: dict[str, Any]) -> set[str]:
     """Every input name the document writes (whether or not it parsed)."""
     out = {"starting_cash"}
-    for section, keys in (("lines", _LINE_INPUTS), ("events", _EVENT_INPUTS)):
+    for section, keys in (("lines", lines_module.SPEC_KEYS), ("events", events_module.SPEC_KEYS)):
         tables = doc.get(section)
         if not isinstance(tables, dict):
             continue

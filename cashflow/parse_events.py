@@ -20,6 +20,10 @@ FUNDING_KEYS = ("kind", "probability", "amount", "month", "source")
 SHOCK_KEYS = ("kind", "probability", "per", "amount", "line", "factor", "month", "source")
 
 
+#: The keys of an event that hold an input (a number or a distribution).
+SPEC_KEYS = ("probability", "amount", "month", "factor")
+
+
 def parse_events(
     chk: Checker, value: Any, cal: Calendar, line_names: list[str]
 ) -> tuple[Funding | Shock, ...]:

@@ -46,6 +46,10 @@ class Calendar:
         return None not in (self.start_year, self.start_month, self.horizon_months)
 
 
+#: The keys of a line that hold an input (a number or a distribution), besides its schedule.
+SPEC_KEYS = ("start", "growth", "growth_noise", "ratio", "volatility", "scale")
+
+
 def parse_lines(chk: Checker, value: Any, cal: Calendar) -> tuple[Line, ...]:
     """Every well-formed line, in dependency order (a line after the line it is a share of)."""
     tables = chk.tables(value, "lines", "line")
@@ -94,8 +98,7 @@ def _parse_line(
             return None
         return chk.spec(t[key], join(path, key), f"{name}.{key}", source=source)
 
-    fields: dict[str, Any] = {k: spec(k) for k in ("start", "growth", "growth_noise", "ratio")}
-    fields |= {k: spec(k) for k in ("volatility", "scale")}
+    fields: dict[str, Any] = {k: spec(k) for k in SPEC_KEYS}
     chk.at_least(fields["start"], join(path, "start"), 0)
     chk.at_least(fields["growth"], join(path, "growth"), -1, strict=True)
     for key in ("growth_noise", "ratio", "volatility", "scale"):
