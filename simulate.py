@@ -200,10 +200,8 @@ def key_figures(results) -> str:
     median_text = median if isinstance(median, str) else f"{median} months"
     if not isinstance(median, str):
         median_text += f" (cash runs out in {results.month_label(median - 1)})"
-    from engine.results import wilson_interval
-
-    never = int(results.ruin_counts[results.horizon_months])
-    lo, hi = wilson_interval(never, results.paths)
+    last = results.survival().iloc[-1]  # never runs out = still above the floor at the end
+    lo, hi = last["low"], last["high"]
     lines.append(
         f"Median runway: {median_text}; paths that never run out within the horizon: "
         f"{100 * results.never_runs_out:.1f}% (95% CI {100 * lo:.1f}–{100 * hi:.1f}%)"
@@ -223,7 +221,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(answer.sentence())
     print(key_figures(results))
     if not args.no_report:
-        cmd_report(argparse.Namespace(run_dir=out))
+        from reports.pdf import write_report
+
+        print(f"Report: {write_report(results, out)}")
     print(f"Run directory: {out}")
     return 0
 

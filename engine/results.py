@@ -21,7 +21,7 @@ from distributions.errors import ScenarioError
 from engine.histogram import Histograms
 from engine.outcomes import Layout
 
-__all__ = ["BEYOND", "PERCENTILES", "Answer", "Results", "wilson_interval"]
+__all__ = ["BEYOND", "PERCENTILES", "Z95", "Answer", "Results", "wilson_interval"]
 
 BEYOND = "beyond the horizon"
 PERCENTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
@@ -36,7 +36,10 @@ def wilson_interval(successes: np.ndarray | int, n: np.ndarray | int, z: float =
     denom = 1 + z**2 / n
     centre = (p + z**2 / (2 * n)) / denom
     half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+    # The ends are exact at k = 0 and k = n (the formula gives them up to rounding).
+    low = np.where(k == 0, 0.0, np.clip(centre - half, 0, 1))
+    high = np.where(k == n, 1.0, np.clip(centre + half, 0, 1))
+    return low, high
 
 
 @dataclass(frozen=True)
@@ -260,29 +263,39 @@ class Results:
     def drivers(self, before: dt.date | str | None = None) -> pd.DataFrame:
         """Chance of running out before ``before`` (default: the last question, else the
         horizon) when each per-path input is at or below its 10th / at or above its 90th
-        percentile; sorted by the swing between the two."""
+        percentile (``p_low`` / ``p_high``, on ``paths_low`` / ``paths_high`` paths, with 95%
+        Wilson intervals ``p_low_lo``..``p_low_hi`` / ``p_high_lo``..``p_high_hi``); sorted by
+        the swing between the two."""
         months = self._key_months(before)
         c = self.driver_counts
         totals = c.sum(axis=2)
         ruined = c[:, :, :months].sum(axis=2)
         with np.errstate(invalid="ignore", divide="ignore"):
             p = ruined / totals
+            lo, hi = wilson_interval(ruined, totals)
+
+        def column(a: np.ndarray, side: int) -> np.ndarray | list:
+            return a[:, side] if len(c) else []
+
         df = pd.DataFrame(
             {
                 "input": list(self.driver_names),
-                "p_low": p[:, 0] if len(c) else [],
-                "p_high": p[:, 1] if len(c) else [],
-                "paths_low": totals[:, 0] if len(c) else [],
-                "paths_high": totals[:, 1] if len(c) else [],
+                "p_low": column(p, 0),
+                "p_high": column(p, 1),
+                "paths_low": column(totals, 0),
+                "paths_high": column(totals, 1),
             }
         )
         df["swing"] = (df["p_high"] - df["p_low"]).abs()
+        df["p_low_lo"], df["p_low_hi"] = column(lo, 0), column(hi, 0)
+        df["p_high_lo"], df["p_high_hi"] = column(lo, 1), column(hi, 1)
         return df.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
 
     def funding_effect(self, before: dt.date | str | None = None) -> pd.DataFrame:
         """For each funding round: the share of paths where it closes, and the chance of running
         out before ``before`` (default: the last question, else the horizon) if it closes and if
-        it does not, each with its standard error."""
+        it does not, each with its standard error and 95% Wilson interval (``ci_if_closes_lo``
+        .. ``ci_if_closes_hi``, ``ci_if_not_lo`` .. ``ci_if_not_hi``; NaN without such paths)."""
         months = self._key_months(before)
         rows = []
         for name, c in zip(self.funding_names, self.funding_counts, strict=True):
@@ -291,7 +304,10 @@ class Results:
             with np.errstate(invalid="ignore", divide="ignore"):
                 p = ruined / totals
                 se = np.sqrt(p * (1 - p) / totals)
-            rows.append((name, totals[1] / self.paths, p[1], se[1], p[0], se[0]))
+                lo, hi = wilson_interval(ruined, totals)
+            rows.append(
+                (name, totals[1] / self.paths, p[1], se[1], p[0], se[0], lo[1], hi[1], lo[0], hi[0])
+            )
         return pd.DataFrame(
             rows,
             columns=[
@@ -301,17 +317,42 @@ class Results:
                 "se_if_closes",
                 "p_if_not",
                 "se_if_not",
+                "ci_if_closes_lo",
+                "ci_if_closes_hi",
+                "ci_if_not_lo",
+                "ci_if_not_hi",
             ],
         )
 
     def convergence(self, before: dt.date | str) -> pd.DataFrame:
-        """The answer after each batch (cumulative paths), with its 95% Wilson band."""
+        """The answer after each batch (cumulative paths), with its 95% Wilson band
+        (``low``, ``high``) and the range expected around the final estimate at that many paths
+        (``expected_low``, ``expected_high``; see :meth:`expected_range`)."""
         months = self.probability_runs_out_before(before).months
         k = np.cumsum(self.batch_ruin_counts[:, :months].sum(axis=1))
         n = np.cumsum(self.batch_sizes)
         lo, hi = wilson_interval(k, n)
         p = k / n
-        return pd.DataFrame({"paths": n, "probability": p, "low": lo, "high": hi})
+        df = pd.DataFrame({"paths": n, "probability": p, "low": lo, "high": hi})
+        expected = self.expected_range(before, n)
+        df["expected_low"] = expected["expected_low"].to_numpy()
+        df["expected_high"] = expected["expected_high"].to_numpy()
+        return df
+
+    def expected_range(self, before: dt.date | str, paths: np.ndarray) -> pd.DataFrame:
+        """The 95% range expected around the final answer about ``before`` for an estimate from
+        any number of ``paths``: p ± Z95 sqrt(p (1 - p) / n) (clipped to 0..1), the funnel the
+        per-batch estimates of :meth:`convergence` should settle into."""
+        p = self.probability_runs_out_before(before).probability
+        n = np.asarray(paths, dtype=float)
+        half = Z95 * np.sqrt(p * (1 - p) / n)
+        return pd.DataFrame(
+            {
+                "paths": n,
+                "expected_low": np.clip(p - half, 0, 1),
+                "expected_high": np.clip(p + half, 0, 1),
+            }
+        )
 
     def summary(self) -> dict:
         """The run's figures as plain JSON-able data (summary.json)."""

@@ -39,17 +39,16 @@ __all__ = [
 Question = tuple[int, str]  # (x position in months, label such as "1 Jan 2026")
 
 
-def month_axis(ax: Axes, labels: Sequence[str], *, first: int = 0) -> Axes:
-    """Dates on the x axis from ``first`` to ``len(labels) - 1`` (ticks on January / July)."""
+def month_axis(ax: Axes, labels: Sequence[str]) -> Axes:
+    """Dates on the x axis from 0 to ``len(labels) - 1`` (ticks on January / July)."""
     last = len(labels) - 1
-    span = last - first
-    step = 3 if span <= 18 else 6 if span <= 48 else 12
-    ticks = [k for k in range(first, last + 1) if (int(labels[k][5:7]) - 1) % step == 0]
+    step = 3 if last <= 18 else 6 if last <= 48 else 12
+    ticks = [k for k in range(last + 1) if (int(labels[k][5:7]) - 1) % step == 0]
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: _label_at(labels, x)))
     ax.xaxis.set_minor_locator(MultipleLocator(1))
     ax.tick_params(axis="x", which="minor", length=2)
-    ax.set_xlim(first, last)
+    ax.set_xlim(0, last)
     return ax
 
 
@@ -373,22 +372,28 @@ def correlation_heatmap(ax: Axes, names: Sequence[str], matrix: np.ndarray) -> A
     return ax
 
 
-def convergence(ax: Axes, df: pd.DataFrame, *, color: str = COLORS["main"]) -> Axes:
-    """A probability after each batch (``df``: cumulative paths, probability, low, high; log
-    x) with its 95% band, and dotted the band expected around the final estimate for any
-    number of paths (p ± 1.96 sqrt(p(1-p)/n))."""
+def convergence(
+    ax: Axes,
+    df: pd.DataFrame,
+    funnel: pd.DataFrame | None = None,
+    *,
+    color: str = COLORS["main"],
+) -> Axes:
+    """A probability after each batch (``df``: ``Results.convergence``: cumulative paths,
+    probability, low, high; log x) with its 95% band, and dotted the range expected around the
+    final estimate (``funnel``: paths, expected_low, expected_high, from
+    ``Results.expected_range``; default: ``df``'s own expected_low / expected_high)."""
     n = df["paths"].to_numpy(dtype=float)
     p = df["probability"].to_numpy(dtype=float)
-    final = p[-1]
-    grid = np.geomspace(n[0] / 4, n[-1], 200)
-    half = 1.959963984540054 * np.sqrt(final * (1 - final) / grid)
-    ax.plot(grid, final + half, color=color, lw=0.9, ls=":", label="expected ±95% range")
-    ax.plot(grid, np.clip(final - half, 0, None), color=color, lw=0.9, ls=":")
+    funnel = df if funnel is None else funnel
+    grid = funnel["paths"].to_numpy(dtype=float)
+    ax.plot(grid, funnel["expected_high"], color=color, lw=0.9, ls=":", label="expected ±95% range")
+    ax.plot(grid, funnel["expected_low"], color=color, lw=0.9, ls=":")
     ax.fill_between(n, df["low"], df["high"], color=color, alpha=0.25, lw=0, label="95% band")
     ms = 3.5 if len(n) <= 40 else 2.0
     ax.plot(n, p, "o-", color=color, ms=ms, lw=1.2, label="estimate after each batch")
     ax.set_xscale("log")
-    decades = np.log10(grid[-1] / grid[0])
+    decades = np.log10(max(grid[-1], n[-1]) / min(grid[0], n[0]))
     ax.xaxis.set_major_locator(
         LogLocator(base=10, subs=(1.0, 2.0, 5.0) if decades < 1.5 else (1.0,))
     )

@@ -18,16 +18,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cashflow import calendar
 from cashflow.describe import input_table
 from cashflow.scenario import Correlation, Funding
 from distributions import Spec
 from engine.results import Answer, Results
 from reports.text import Money, month_short
 
-__all__ = ["FundingWindow", "ReportData", "collect", "loss_density"]
+__all__ = ["TORNADO_INPUTS", "FundingWindow", "ReportData", "collect", "loss_density"]
 
 #: Sample cash paths drawn as thin lines in the fan chart.
 SAMPLE_LINES = 8
+#: Inputs shown in the tornado chart (largest swings).
+TORNADO_INPUTS = 10
+#: Points of the dotted funnel in the convergence charts, and how far left of the first batch
+#: (as a fraction of its paths) it starts.
+FUNNEL_POINTS, FUNNEL_START = 200, 0.25
 #: Calendar years with a net-loss distribution chart (the first ones of the horizon).
 LOSS_CHART_YEARS = 3
 
@@ -54,19 +60,21 @@ class ReportData:
     floor: float
     horizon_months: int
     month_labels: list[str]  # "YYYY-MM" of months 0..H (H: the month after the horizon)
+    year_of_month: np.ndarray  # calendar year of months 0..H-1
     answers: list[Answer]  # one per question (or about the whole horizon)
     questions_given: bool
-    survival: pd.DataFrame
+    survival: pd.DataFrame  # its last row: the paths that never run out, with the 95% band
     ruin: pd.DataFrame
-    never_runs_out: float
     runway: dict[str, int | str]
     years: pd.DataFrame
     risk: pd.DataFrame
     fan: pd.DataFrame
     sample_cash: np.ndarray | None
     drivers: pd.DataFrame
+    top_drivers: pd.DataFrame  # the TORNADO_INPUTS drivers with the largest swing (defined)
     funding_effect: pd.DataFrame
-    convergence: list[pd.DataFrame]
+    convergence: list[pd.DataFrame]  # one per answer
+    funnels: list[pd.DataFrame]  # expected range per answer, on a fine grid of path counts
     year_labels: dict[int, str]  # 2024 -> "2024", or "2024 (Jul–Dec)" for a partial year
     losses: dict[int, tuple[np.ndarray, np.ndarray]]  # year -> (bin edges, density)
     funding: list[FundingWindow]
@@ -77,6 +85,8 @@ class ReportData:
     sampler: str
     batch_size: int
     batches: int
+    hist_bins: int  # histogram bins per figure
+    fan_paths: int  # paths in the fan chart's systematic sample
     seconds: float
     started: dt.datetime
     finished: dt.datetime
@@ -87,6 +97,27 @@ class ReportData:
     def headline(self) -> Answer:
         """The answer the drivers, convergence and paragraph refer to: the last question."""
         return self.answers[-1]
+
+    @property
+    def never_runs_out(self) -> float:
+        """Share of paths that stay at or above the floor through the whole horizon."""
+        return float(self.survival["survival"].iloc[-1])
+
+    @property
+    def never_runs_out_ci(self) -> tuple[float, float]:
+        """95% Wilson interval of :attr:`never_runs_out`."""
+        last = self.survival.iloc[-1]
+        return float(last["low"]), float(last["high"])
+
+    def figure(self, year: int, quantity: str) -> pd.Series:
+        """The row of :attr:`years` for ``year`` and ``quantity`` (mean, p1..p99)."""
+        y = self.years
+        return y[(y.year == year) & (y.quantity == quantity)].iloc[0]
+
+    def risk_at(self, year: int, level: float = 0.95) -> pd.Series:
+        """The row of :attr:`risk` for ``year``'s net loss at ``level`` (var, cvar, tail_paths)."""
+        r = self.risk
+        return r[(r.year == year) & np.isclose(r.level, level)].iloc[0]
 
 
 def loss_density(quantiles: np.ndarray, levels: np.ndarray, bins: int = 48):
@@ -139,14 +170,14 @@ def _spec_text(spec: Spec, fmt: Callable[[float], str]) -> str:
     return value if spec.is_constant else f"median {value}"
 
 
-def _year_labels(months: list[str]) -> dict[int, str]:
+def _year_labels(years: list[int], year_of_month: np.ndarray, labels: list[str]) -> dict[int, str]:
     """ "2024" for a whole calendar year, "2024 (Jul–Dec)" for a part of one."""
     out: dict[int, str] = {}
-    for year in sorted({int(m[:4]) for m in months}):
-        inside = [m for m in months if int(m[:4]) == year]
+    for year in years:
+        inside = np.flatnonzero(year_of_month == year)
         label = str(year)
         if len(inside) < 12:
-            first, last = month_short(inside[0])[:3], month_short(inside[-1])[:3]
+            first, last = (month_short(labels[t])[:3] for t in (inside[0], inside[-1]))
             label += f" ({first}–{last})" if first != last else f" ({first})"
         out[year] = label
     return out
@@ -165,15 +196,26 @@ def collect(results: Results, run_dir: pathlib.Path) -> ReportData:
     s = results.scenario
     h = results.horizon_months
     money = Money(s.unit)
+    labels = calendar.month_labels(s.start_year, s.start_month, h + 1)
+    year_of_month = calendar.year_of_month(s.start_year, s.start_month, h)
+    years = calendar.years(s.start_year, s.start_month, h)
     answers = list(results.answers())
     questions_given = bool(answers)
     if not answers:  # no question in the scenario: ask about the whole horizon
-        y, m = (int(v) for v in results.month_label(h).split("-"))
-        answers = [results.probability_runs_out_before(dt.date(y, m, 1))]
+        end = calendar.month_start_date(s.start_year, s.start_month, h)
+        answers = [results.probability_runs_out_before(end)]
     headline = answers[-1]
+    drivers = results.drivers(headline.before)
+    convergence = [results.convergence(a.before) for a in answers]
+    funnels = [
+        results.expected_range(
+            a.before,
+            np.geomspace(FUNNEL_START * c["paths"].iloc[0], c["paths"].iloc[-1], FUNNEL_POINTS),
+        )
+        for a, c in zip(answers, convergence, strict=True)
+    ]
 
     names = results.layout.quantity_names()
-    years = list(results.layout.years)
     levels = np.linspace(0.005, 0.995, 397)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tails beyond the grid are only bounded; fine to draw
@@ -207,21 +249,23 @@ def collect(results: Results, run_dir: pathlib.Path) -> ReportData:
         money=money,
         floor=float(s.floor),
         horizon_months=h,
-        month_labels=[results.month_label(t) for t in range(h + 1)],
+        month_labels=labels,
+        year_of_month=year_of_month,
         answers=answers,
         questions_given=questions_given,
         survival=results.survival(),
         ruin=results.ruin_distribution(),
-        never_runs_out=float(results.never_runs_out),
         runway=results.runway_percentiles(),
         years=results.years(),
         risk=results.risk(),
         fan=results.cash_fan(),
         sample_cash=sample,
-        drivers=results.drivers(headline.before),
+        drivers=drivers,
+        top_drivers=drivers.dropna(subset=["p_low", "p_high"]).head(TORNADO_INPUTS),
         funding_effect=results.funding_effect(headline.before),
-        convergence=[results.convergence(a.before) for a in answers],
-        year_labels=_year_labels([results.month_label(t) for t in range(h)]),
+        convergence=convergence,
+        funnels=funnels,
+        year_labels=_year_labels(years, year_of_month, labels),
         losses=losses,
         funding=[w for w in windows if w is not None],
         inputs=input_table(s),
@@ -231,6 +275,8 @@ def collect(results: Results, run_dir: pathlib.Path) -> ReportData:
         sampler=str(results.sampler),
         batch_size=int(results.batch_size),
         batches=len(results.batch_sizes),
+        hist_bins=int(results.hist.grid.bins),
+        fan_paths=int(results.fan.n),
         seconds=float(results.seconds),
         started=results.started,
         finished=finished,

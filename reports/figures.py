@@ -15,14 +15,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from reports import charts, style
-from reports.data import ReportData
+from reports.data import TORNADO_INPUTS, ReportData
 from reports.style import COLORS
 from reports.text import date_short, date_words, month_short, pct
 
 __all__ = ["TORNADO_INPUTS", "Chart", "chart_list", "questions_of", "standalone"]
-
-#: Inputs shown in the tornado chart (largest swings).
-TORNADO_INPUTS = 10
 
 
 @dataclass(frozen=True)
@@ -44,18 +41,16 @@ def questions_of(data: ReportData) -> list[tuple[int, str]]:
 
 def outcome_segments(data: ReportData) -> list[tuple[str, float, str]]:
     """Where the paths end up: runs out before each question date, later, or never."""
-    cum = data.ruin["cumulative"].to_numpy()
     segments, previous, last_label = [], 0.0, None
     shades = [COLORS["risk"], "#e07b6f", COLORS["risk_light"], "#f6d5cf"]
     for i, a in enumerate(data.answers if data.questions_given else []):
-        share = float(cum[a.months - 1]) - previous
         label = f"runs out before {date_short(a.before)}"
         if last_label:
             label = f"runs out {last_label} – {date_short(a.before)}"
-        segments.append((label, share, shades[min(i, len(shades) - 1)]))
-        previous, last_label = float(cum[a.months - 1]), date_short(a.before)
+        segments.append((label, a.probability - previous, shades[min(i, len(shades) - 1)]))
+        previous, last_label = a.probability, date_short(a.before)
     end = month_short(data.month_labels[-2])
-    later = (1.0 - data.never_runs_out) - previous
+    later = max((1.0 - data.never_runs_out) - previous, 0.0)  # no rounding below zero
     last_question = data.answers[-1].months if segments else 0
     if last_question < data.horizon_months:  # months left after the last question date
         text = "runs out later in the horizon" if segments else "runs out within the horizon"
@@ -101,11 +96,9 @@ def chart_list(data: ReportData) -> list[Chart]:
             ),
         ),
     ]
-    risk = data.risk
-    years = data.years
     for year, (edges, density) in data.losses.items():
-        r = risk[(risk.year == year) & np.isclose(risk.level, 0.95)].iloc[0]
-        median = float(years[(years.year == year) & (years.quantity == "net_loss")].iloc[0].p50)
+        r = data.risk_at(year)
+        median = float(data.figure(year, "net_loss").p50)
         out.append(
             Chart(
                 f"net_loss_{year}",
@@ -116,7 +109,7 @@ def chart_list(data: ReportData) -> list[Chart]:
                 size=(6.0, 4.0),
             )
         )
-    drivers = data.drivers.dropna(subset=["p_low", "p_high"]).head(TORNADO_INPUTS)
+    drivers = data.top_drivers
     if len(drivers) and drivers["swing"].max() > 0:
         out.append(
             Chart(
@@ -142,12 +135,12 @@ def chart_list(data: ReportData) -> list[Chart]:
                 size=(6.5, 5.5),
             )
         )
-    for a, df in zip(data.answers, data.convergence, strict=True):
+    for a, df, funnel in zip(data.answers, data.convergence, data.funnels, strict=True):
         out.append(
             Chart(
                 f"convergence_{a.before.isoformat()}",
                 f"Runs out before {date_short(a.before)}",
-                lambda ax, df=df: charts.convergence(ax, df),
+                lambda ax, df=df, funnel=funnel: charts.convergence(ax, df, funnel),
                 size=(6.0, 4.0),
             )
         )

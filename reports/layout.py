@@ -211,9 +211,8 @@ class Page:
         weight: str = "normal",
         color: str = COLORS["ink"],
         gap: float = 0.12,
-        advance: bool = True,
     ) -> float:
-        """Wrapped text from the cursor; returns its height in inches."""
+        """Wrapped text from the cursor (which moves below it); returns its height in inches."""
         x = self.left if x is None else x
         width = (self.right - x) if width is None else width
         lines = wrap(s, width, size, weight)
@@ -229,8 +228,7 @@ class Page:
         height = len(lines) * line_height(size)
         if self.y + height > self.bottom + 0.01:
             _overflow(f"text runs into the footer of the page '{self.title}'")
-        if advance:
-            self.y += height + gap
+        self.y += height + gap
         return height
 
     def fitting_size(
@@ -262,21 +260,20 @@ class Page:
         x: float | None = None,
         size: float = 8.5,
         bold_first: bool = False,
-        max_height: float | None = None,
         gap: float = 0.15,
         shade: Sequence[bool] | None = None,
         paginate: bool = False,
     ) -> int:
         """A table from the cursor: bold header, rules, zebra rows, wrapped cells.
 
-        With ``paginate``, draws as many rows as fit in ``max_height`` (default: down to the
-        page bottom) and returns how many it drew (the caller continues on a new page).
+        With ``paginate``, draws as many rows as fit above the page bottom and returns how many
+        it drew (the caller continues on a new page).
         Otherwise draws every row: running past the bottom is a layout bug, reported with a
         :class:`RunwayWarning` rather than by leaving rows out. ``shade``: which rows get the
         zebra band (default: every second row).
         """
         x = self.left if x is None else x
-        limit = self.y + (self.bottom - self.y if max_height is None else max_height)
+        limit = self.bottom
         total_w = sum(c.width for c in columns)
         y = self.y
         if any(c.header for c in columns):

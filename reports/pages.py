@@ -20,6 +20,7 @@ from reports.text import (
     month_short,
     month_words,
     pct,
+    pct_range,
     runway_words,
     sampler_words,
     summary_paragraph,
@@ -56,7 +57,7 @@ def _figure_rows(
     money, rows = data.money, []
     for year in years:
         for i, q in enumerate(quantities):
-            r = data.years[(data.years.year == year) & (data.years.quantity == q)].iloc[0]
+            r = data.figure(year, q)
             cells = (money(r.p5), money(r.p50), money(r.p95), money(r["mean"]))
             rows.append([data.year_labels[year] if i == 0 else "", QUANTITY[q], *cells])
     return rows
@@ -89,8 +90,9 @@ def summary_page(data: ReportData) -> list[Page]:
     end = month_words(data.month_labels[-2])
     page.paragraph(
         f"Median runway: {runway}. Paths that never run out through {end}: "
-        f"{pct(data.never_runs_out)}. Each figure rests on {data.paths:,} simulated paths "
-        f"(seed {data.seed}); 95% CI is the 95% confidence interval of the Monte Carlo estimate.",
+        f"{pct(data.never_runs_out)} (95% CI {pct_range(*data.never_runs_out_ci)}). Each figure "
+        f"rests on {data.paths:,} simulated paths (seed {data.seed}); 95% CI is the 95% "
+        "confidence interval of the Monte Carlo estimate.",
         gap=0.25,
     )
     top = page.y
@@ -172,7 +174,10 @@ def runway_page(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
     page.y = top - 0.25
     page.text(x, page.y, "Runway percentiles", size=11, weight="bold")
     page.y += 0.3
-    rows = [[_percentile_name(k), _runway_cell(data, v)] for k, v in data.runway.items()]
+    rows = [
+        [_percentile_name(k), runway_words(v, _ruin_label(data, v), short=True)]
+        for k, v in data.runway.items()
+    ]
     page.table(
         [Column("percentile", 0.85, "left"), Column("runway", width - 0.85, "left")],
         rows,
@@ -215,13 +220,6 @@ def _percentile_name(key: str) -> str:
     return "median" if key == "p50" else key
 
 
-def _runway_cell(data: ReportData, months: int | str) -> str:
-    """``"18 months (Jun 2025)"``, or "beyond the horizon" as it is."""
-    if isinstance(months, str):
-        return months
-    return f"{months} months ({month_short(data.month_labels[months - 1])})"
-
-
 def cash_page(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
     page = Page("Cash: the balance month by month", data.name)
     ax = page.axes(page.left + 0.75, page.y + 0.35, page.content_width - 3.3, 3.75)
@@ -234,8 +232,7 @@ def cash_page(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
         for w in data.funding
     )
     n_lines = 0 if data.sample_cash is None else len(data.sample_cash)
-    fan_paths = data.manifest.get("fan_paths") or data.paths
-    sample = f" (a systematic sample of {fan_paths:,})" if fan_paths < data.paths else ""
+    sample = f" (a systematic sample of {data.fan_paths:,})" if data.fan_paths < data.paths else ""
     page.caption(
         f"Cash at the end of each month across simulated paths{sample}: the dark band holds the "
         "middle half of the paths, the light band 90% of them; the line is the median. The "
@@ -272,16 +269,15 @@ def cash_page(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
 
 def _year_end_rows(data: ReportData, years: list[int]) -> list[list[str]]:
     money, rows = data.money, []
-    fan = data.fan
     for year in years:
-        r = data.years[(data.years.year == year) & (data.years.quantity == "cash_end")].iloc[0]
-        last = max(i for i, lab in enumerate(data.month_labels[:-1]) if lab.startswith(str(year)))
+        r = data.figure(year, "cash_end")
+        last = int(np.flatnonzero(data.year_of_month == year)[-1])
         below = float(data.ruin["cumulative"].iloc[last])
         rows.append(
             [
                 data.year_labels[year],
                 *(money(r[c]) for c in ("p5", "p25", "p50", "p75", "p95")),
-                f"{pct(below)} of paths (by {month_short(fan.date.iloc[last])})",
+                f"{pct(below)} of paths (by {month_short(data.month_labels[last])})",
             ]
         )
     return rows
@@ -318,7 +314,7 @@ def losses_page(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
 
 def _tail_sentence(data: ReportData, year: int) -> str:
     money = data.money
-    k = data.risk[(data.risk.year == year) & np.isclose(data.risk.level, 0.95)].iloc[0]
+    k = data.risk_at(year)
     return (
         f"In {data.year_labels[year]}, one path in twenty loses more than "
         f"{money(k['var'])}; in those paths the loss averages {money(k['cvar'])}."
@@ -328,8 +324,8 @@ def _tail_sentence(data: ReportData, year: int) -> str:
 def _loss_rows(data: ReportData, years: list[int]) -> list[list[str]]:
     money, rows = data.money, []
     for year in years:
-        r = data.years[(data.years.year == year) & (data.years.quantity == "net_loss")].iloc[0]
-        k = data.risk[(data.risk.year == year) & np.isclose(data.risk.level, 0.95)].iloc[0]
+        r = data.figure(year, "net_loss")
+        k = data.risk_at(year)
         cells = [money(r[c]) for c in ("p1", "p5", "p25", "p50", "p75", "p95", "p99", "mean")]
         rows.append(
             [

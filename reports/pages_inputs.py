@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from reports import style
-from reports.data import ReportData
+from reports.data import TORNADO_INPUTS, ReportData
 from reports.figures import Chart
 from reports.layout import Column, Page, text_width
 from reports.text import (
@@ -18,6 +18,7 @@ from reports.text import (
     funding_sentence,
     method_words,
     pct,
+    pct_range,
 )
 
 __all__ = ["assumptions_pages", "drivers_page", "method_page"]
@@ -41,7 +42,7 @@ def drivers_page(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
             )
         page.paragraph(text)
         return [page]
-    shown = data.drivers.dropna(subset=["p_low", "p_high"]).head(10)
+    shown = data.top_drivers
     h = min(0.36 * len(shown) + 0.6, 3.9)
     label_w = max(2.0, min(3.4, 0.075 * max(len(s) for s in shown["input"])))
     ax = page.axes(page.left + label_w, page.y + 0.35, page.content_width - label_w - 0.2, h)
@@ -50,21 +51,31 @@ def drivers_page(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
     )
     page.y += h + 1.0
     n_low = int(min(shown["paths_low"].min(), shown["paths_high"].min()))
-    half = 1.959963984540054 * np.sqrt(
-        np.r_[
-            shown.p_low * (1 - shown.p_low) / shown.paths_low,
-            shown.p_high * (1 - shown.p_high) / shown.paths_high,
-        ]
+    # the widest reach of a bar's 95% interval from its estimate, either side
+    reach = float(
+        np.nanmax(
+            np.r_[
+                shown.p_low_hi - shown.p_low,
+                shown.p_low - shown.p_low_lo,
+                shown.p_high_hi - shown.p_high,
+                shown.p_high - shown.p_high_lo,
+            ]
+        )
     )
-    se = float(np.nanmax(half))
+    ranked = int(data.drivers[["p_low", "p_high"]].notna().all(axis=1).sum())
     page.caption(
         f"For each uncertain input, the chance that cash runs out before {date_words(head.before)} "
         "among the paths where that input is at or below its 10th percentile (blue) and at or "
         "above its 90th percentile (red); the vertical line is the chance over all paths "
         f"({pct(head.probability)}). Each bar rests on about 10% of the paths, more for inputs "
         f"with few distinct values (at least {n_low:,}): its 95% confidence interval is at most "
-        f"±{100 * se:.{1 if se >= 0.001 else 2}f} percentage points. "
-        "Inputs are named as in the scenario file; the ten with the largest swing are shown."
+        f"±{100 * reach:.{1 if reach >= 0.001 else 2}f} percentage points. "
+        "Inputs are named as in the scenario file"
+        + (
+            f"; the {TORNADO_INPUTS} with the largest swing are shown."
+            if ranked > len(shown)
+            else ", largest swing on top."
+        )
     )
     text = driver_sentences(data.drivers, head.before) + _top_driver_source(data)
     text = " ".join([text, funding_sentence(data.funding_effect, head.before)]).strip()
@@ -220,9 +231,9 @@ def method_page(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
     )
     for a in data.answers:
         page.paragraph(
-            f"Before {date_short(a.before)}: {pct(a.probability)} ± "
-            f"{100 * 1.96 * a.std_error:.2f} percentage points (standard error "
-            f"{100 * a.std_error:.2f}; {a.paths:,} paths).",
+            f"Before {date_short(a.before)}: {pct(a.probability)}, 95% CI "
+            f"{pct_range(*a.ci95)} (standard error {100 * a.std_error:.2f} points; "
+            f"{a.paths:,} paths).",
             x=x,
             size=9,
             gap=0.04,
@@ -238,8 +249,8 @@ def method_page(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
             paths=data.paths,
             seed=data.seed,
             sampler=data.sampler,
-            bins=int(data.manifest.get("hist_bins", 16384)),
-            fan_paths=data.manifest.get("fan_paths"),
+            bins=data.hist_bins,
+            fan_paths=data.fan_paths,
         ),
         size=9.5,
     )

@@ -34,8 +34,12 @@ def build_report(run_dir: str | pathlib.Path) -> pathlib.Path:
     return write_report(load_run(run_dir), run_dir)
 
 
-def write_report(results: Results, run_dir: pathlib.Path) -> pathlib.Path:
-    """Write the report of ``results`` (a run saved in ``run_dir``) into ``run_dir``."""
+def write_report(results: Results, run_dir: str | pathlib.Path) -> pathlib.Path:
+    """Write the report of ``results`` into ``run_dir``, where ``results`` was saved (by
+    :func:`engine.rundir.save_run`, whose manifest the report reads): either the run just
+    simulated, still in memory, or one read back with :func:`engine.rundir.load_run`. Both give
+    the same report."""
+    run_dir = pathlib.Path(run_dir)
     data = collect(results, run_dir)
     path = run_dir / REPORT_NAME
     with style.style_context():

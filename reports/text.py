@@ -26,6 +26,7 @@ __all__ = [
     "month_short",
     "month_words",
     "pct",
+    "pct_range",
     "runway_words",
     "sampler_words",
     "summary_paragraph",
@@ -59,7 +60,6 @@ _SCALE = {
     "tn": "T",
 }
 MINUS = "\u2212"
-Z95 = 1.959963984540054
 
 
 def date_words(d: dt.date) -> str:
@@ -144,11 +144,6 @@ class Money:
         text = f"{abs(x):,.2f}".rstrip("0").rstrip(".")
         return f"{MINUS if x < 0 else ''}{prefix}{text}{suffix}"
 
-    @property
-    def axis_unit(self) -> str:
-        """The unit for an axis label, e.g. ``"USD billion"``."""
-        return self.unit
-
 
 def headline(before: dt.date, probability: float, ci95: tuple[float, float]) -> str:
     """``There is a 23.4% chance (95% CI 23.3–23.5%) that cash runs out before 1 January 2026.``"""
@@ -165,14 +160,19 @@ def _article(p: float) -> str:
     return "an" if digits.startswith(("8", "11.", "18.")) else "a"
 
 
-def runway_words(months: int | str, ruin_label: str | None = None) -> str:
-    """``18`` -> ``"18 months"`` (with the month cash runs out when given); a string (``"beyond
-    the horizon"``) is returned as it is: a percentile never reached is not the horizon."""
+def runway_words(months: int | str, ruin_label: str | None = None, *, short: bool = False) -> str:
+    """``18`` -> ``"18 months"`` (with the month cash runs out when given: ``"18 months (cash
+    runs out in June 2025)"``, or with ``short`` ``"18 months (Jun 2025)"`` for a table cell);
+    a string (``"beyond the horizon"``) is returned as it is: a percentile never reached is not
+    the horizon."""
     if isinstance(months, str):
         return months
     text = f"{months} month" + ("s" if months != 1 else "")
     if ruin_label:
-        text += f" (cash runs out in {month_words(ruin_label)})"
+        if short:
+            text += f" ({month_short(ruin_label)})"
+        else:
+            text += f" (cash runs out in {month_words(ruin_label)})"
     return text
 
 
@@ -202,7 +202,8 @@ def driver_sentences(drivers: pd.DataFrame, before: dt.date, top: int = 3) -> st
 
 def funding_sentence(effect: pd.DataFrame, before: dt.date) -> str:
     """What each funding round changes, from ``Results.funding_effect`` (event, share_closes,
-    p_if_closes, se_if_closes, p_if_not, se_if_not)."""
+    p_if_closes and p_if_not with their 95% intervals ci_if_closes_lo / _hi, ci_if_not_lo /
+    _hi)."""
     parts = []
     for _, r in effect.iterrows():
         share = float(r["share_closes"])
@@ -214,15 +215,16 @@ def funding_sentence(effect: pd.DataFrame, before: dt.date) -> str:
             parts.append(
                 f"The {r['event']} round closes in {pct(share)} of paths; when it does, the "
                 f"chance that cash runs out before {date_words(before)} is "
-                f"{_with_ci(r['p_if_closes'], r['se_if_closes'])}, when it does not, "
-                f"{_with_ci(r['p_if_not'], r['se_if_not'])}."
+                f"{_with_ci(r, 'closes')}, when it does not, {_with_ci(r, 'not')}."
             )
     return " ".join(parts)
 
 
-def _with_ci(p: float, se: float) -> str:
-    """``"20.1% (±0.3 points)"``: a probability with its 95% half-width."""
-    return f"{pct(p)} (±{100 * Z95 * se:.1f} points)"
+def _with_ci(row: pd.Series, case: str) -> str:
+    """``"20.1% (95% CI 19.8–20.4%)"``: ``p_if_{case}`` of a funding-effect row with its 95%
+    confidence interval."""
+    lo, hi = row[f"ci_if_{case}_lo"], row[f"ci_if_{case}_hi"]
+    return f"{pct(row[f'p_if_{case}'])} (95% CI {pct_range(lo, hi)})"
 
 
 def _net_loss_sentence(year: int, p5: float, p50: float, p95: float, money: Money) -> str:

@@ -176,3 +176,53 @@ def test_nan_in_a_batch_names_the_line():
     s = scenario(lines=(cost("steady", 0.1), cost("explodes", 1.0, 5.0)), horizon_months=600)
     with pytest.raises(SimulationError, match="explodes"):
         run(s, paths=1000, seed=1, jobs=1)
+
+
+def test_tables_carry_their_wilson_intervals_and_expected_range():
+    """drivers, funding_effect and convergence give each probability its 95% Wilson interval
+    (from the same counts), and convergence the range expected around the final answer."""
+    from engine.results import Z95, wilson_interval
+
+    s, _ = funding_mixture_scenario()
+    res = run(s, paths=30_000, seed=5, jobs=1, batch_size=8192)
+    before = "2025-01-01"
+
+    d = res.drivers(before)
+    assert list(d.columns[:6]) == ["input", "p_low", "p_high", "paths_low", "paths_high", "swing"]
+    assert len(d)
+    for side in ("low", "high"):
+        p, n = d[f"p_{side}"].to_numpy(), d[f"paths_{side}"].to_numpy()
+        lo, hi = wilson_interval(np.round(p * n), n)
+        np.testing.assert_allclose(d[f"p_{side}_lo"], lo)
+        np.testing.assert_allclose(d[f"p_{side}_hi"], hi)
+        assert (d[f"p_{side}_lo"] <= p + 1e-12).all() and (p <= d[f"p_{side}_hi"] + 1e-12).all()
+
+    f = res.funding_effect(before).iloc[0]
+    closes = round(f["share_closes"] * res.paths)
+    for case, n in (("closes", closes), ("not", res.paths - closes)):
+        lo, hi = wilson_interval(round(f[f"p_if_{case}"] * n), n)
+        assert f[f"ci_if_{case}_lo"] == pytest.approx(float(lo))
+        assert f[f"ci_if_{case}_hi"] == pytest.approx(float(hi))
+        tiny = 1e-12  # the interval of p = 1 ends at 1 - 2e-16
+        assert f[f"ci_if_{case}_lo"] - tiny <= f[f"p_if_{case}"] <= f[f"ci_if_{case}_hi"] + tiny
+        if 0 < f[f"p_if_{case}"] < 1:  # then close to p ± Z95 se at this many paths
+            width = f[f"ci_if_{case}_hi"] - f[f"ci_if_{case}_lo"]
+            assert width == pytest.approx(2 * Z95 * f[f"se_if_{case}"], rel=0.02)
+
+    c = res.convergence(before)
+    assert list(c["paths"]) == [8192, 16384, 24576, 30000]
+    final = res.probability_runs_out_before(before).probability
+    half = Z95 * np.sqrt(final * (1 - final) / c["paths"].to_numpy())
+    np.testing.assert_allclose(c["expected_low"], np.clip(final - half, 0, 1))
+    np.testing.assert_allclose(c["expected_high"], np.clip(final + half, 0, 1))
+    grid = res.expected_range(before, np.array([1000.0, 30_000.0]))
+    assert grid["expected_high"].iloc[0] > grid["expected_high"].iloc[1]
+    assert grid["expected_low"].iloc[1] == pytest.approx(c["expected_low"].iloc[-1])
+
+
+def test_never_runs_out_is_the_last_row_of_survival():
+    s, _ = funding_mixture_scenario()
+    res = run(s, paths=5000, seed=2, jobs=1)
+    last = res.survival().iloc[-1]
+    assert last["survival"] == res.never_runs_out
+    assert last["low"] <= res.never_runs_out <= last["high"]

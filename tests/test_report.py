@@ -318,3 +318,102 @@ def test_ruin_chart_says_so_when_no_path_runs_out() -> None:
     ax = charts.ruin_months(Figure().add_subplot(), ruin, labels)
     assert not ax.patches  # no empty histogram
     assert any("No simulated path runs out" in t.get_text() for t in ax.texts)
+
+
+# ----- intervals, helpers and the report of a run still in memory ---------------------------
+@needs_poppler
+def test_summary_and_method_pages_give_wilson_intervals(run_dir: pathlib.Path) -> None:
+    from engine.results import wilson_interval
+
+    summary = json.loads((run_dir / "summary.json").read_text())
+    never, paths = summary["never_runs_out_within_horizon"], summary["paths"]
+    lo, hi = wilson_interval(round(never * paths), paths)
+    first_page = words(pdftotext(run_dir / "report.pdf", 1))
+    assert f"{100 * never:.1f}% (95% CI {100 * lo:.1f}–{100 * hi:.1f}%)" in first_page
+    method = words(pdftotext(run_dir / "report.pdf", len(PAGES)))
+    for q in summary["questions"]:
+        p, (lo, hi) = q["probability"], q["ci95"]
+        assert f"{100 * p:.1f}%, 95% CI {100 * lo:.1f}–{100 * hi:.1f}%" in method
+    assert "±" not in method.split("How the model works")[0].replace("±1.96", "")
+
+
+def test_report_data_comes_from_the_results(run_dir: pathlib.Path) -> None:
+    from engine.rundir import load_run
+    from reports.data import TORNADO_INPUTS, collect
+    from reports.figures import outcome_segments
+
+    results = load_run(run_dir)
+    data = collect(results, run_dir)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert data.never_runs_out == results.never_runs_out
+    lo, hi = data.never_runs_out_ci
+    assert lo <= data.never_runs_out <= hi
+    assert (data.hist_bins, data.fan_paths) == (manifest["hist_bins"], manifest["fan_paths"])
+    row = data.figure(2025, "net_loss")
+    assert (row.year, row.quantity) == (2025, "net_loss")
+    risk = data.risk_at(2025)
+    assert (risk.year, risk.level) == (2025, 0.95)
+    assert data.risk_at(2025, 0.99)["var"] >= risk["var"]
+    assert len(data.top_drivers) <= TORNADO_INPUTS
+    assert list(data.top_drivers["input"]) == list(data.drivers["input"][: len(data.top_drivers)])
+    assert data.month_labels[0] == "2024-01" and len(data.month_labels) == data.horizon_months + 1
+    assert list(data.year_of_month[:13]) == [2024] * 12 + [2025]
+    shares = [share for _, share, _ in outcome_segments(data)]
+    assert min(shares) >= 0 and sum(shares) == pytest.approx(1.0)
+    for a, conv, funnel in zip(data.answers, data.convergence, data.funnels, strict=True):
+        assert funnel["paths"].iloc[-1] == pytest.approx(conv["paths"].iloc[-1])
+        assert funnel["expected_low"].iloc[-1] == pytest.approx(conv["expected_low"].iloc[-1])
+        assert funnel["expected_low"].iloc[-1] <= a.probability <= funnel["expected_high"].iloc[-1]
+
+
+def test_convergence_chart_draws_the_given_funnel() -> None:
+    import pandas as pd
+
+    from reports import charts
+
+    df = pd.DataFrame(
+        {
+            "paths": [1000.0, 2000.0],
+            "probability": [0.30, 0.28],
+            "low": [0.27, 0.26],
+            "high": [0.33, 0.30],
+            "expected_low": [0.25, 0.26],
+            "expected_high": [0.31, 0.30],
+        }
+    )
+    funnel = pd.DataFrame(
+        {"paths": [250.0, 1000.0, 2000.0], "expected_low": [0.2, 0.25, 0.26]}
+        | {"expected_high": [0.36, 0.31, 0.30]}
+    )
+    ax = charts.convergence(Figure().add_subplot(), df, funnel)
+    dotted = [line for line in ax.lines if line.get_linestyle() == ":"]
+    assert sorted(list(line.get_ydata()) for line in dotted) == [
+        [0.2, 0.25, 0.26],
+        [0.36, 0.31, 0.3],
+    ]
+    ax = charts.convergence(Figure().add_subplot(), df)  # default: the rows' own range
+    dotted = [line for line in ax.lines if line.get_linestyle() == ":"]
+    assert sorted(list(line.get_xdata()) for line in dotted) == [[1000.0, 2000.0]] * 2
+
+
+def test_runway_words_short_for_a_table_cell() -> None:
+    assert runway_words(18, "2025-06", short=True) == "18 months (Jun 2025)"
+    assert runway_words("beyond the horizon", None, short=True) == "beyond the horizon"
+
+
+@needs_poppler
+def test_write_report_of_a_run_in_memory_matches_its_rebuild(tmp_path: pathlib.Path) -> None:
+    """The report written from the Results just simulated (scenario.file: the original file)
+    is the report rebuilt from the run directory."""
+    from engine.rundir import save_run
+    from reports.pdf import build_report, write_report
+
+    results = simulate.run(simulate.DEFAULT_SCENARIO, paths=5000, seed=4, jobs=1)
+    out = tmp_path / "run"
+    save_run(results, out)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = pdftotext(write_report(results, str(out)))
+    assert not [w for w in caught if "report layout" in str(w.message)]
+    assert first == pdftotext(build_report(out))
+    assert (out / "charts" / "survival.svg").is_file()
