@@ -19,9 +19,9 @@ import numpy as np
 
 from distributions import Spec, parse_spec
 from distributions._checks import fmt, show
-from distributions.errors import Problem, ScenarioError, did_you_mean
+from distributions.errors import CONTROL_CHARS, Problem, ScenarioError, did_you_mean
 
-__all__ = ["NAME_RE", "Checker", "join", "type_name"]
+__all__ = ["NAME_RE", "Checker", "control_char", "join", "type_name"]
 
 NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 
@@ -41,6 +41,18 @@ _TYPE_NAMES = {
 def type_name(value: Any) -> str:
     """The TOML name of a value's type, with an article: ``a table``, ``an array``..."""
     return _TYPE_NAMES.get(type(value).__name__, f"a {type(value).__name__}")
+
+
+_CONTROL = frozenset(map(chr, CONTROL_CHARS))
+_TEXT_BREAKS = frozenset("\t\n")  # allowed in free text (a description, a source note)
+
+
+def control_char(text: str, *, multiline: bool = False) -> str | None:
+    """The first control character of ``text`` (tab and newline allowed when ``multiline``)."""
+    for c in text:
+        if c in _CONTROL and not (multiline and c in _TEXT_BREAKS):
+            return c
+    return None
 
 
 def join(path: str, key: object) -> str:
@@ -114,14 +126,28 @@ class Checker:
 
     # -- plain values ---------------------------------------------------------------------------
 
-    def string(self, value: Any, path: str, *, empty: bool = True) -> str | None:
+    def string(
+        self, value: Any, path: str, *, empty: bool = True, multiline: bool = False
+    ) -> str | None:
+        """A string without control characters (but tabs and line breaks when ``multiline``):
+        it is echoed to terminals, where an escape sequence would act instead of showing."""
         if not isinstance(value, str):
             self.add(path, f"must be a string, got {type_name(value)} ({show(value)})")
             return None
         if not empty and not value.strip():
             self.add(path, "must not be empty")
             return None
+        if not self.plain(value, path, multiline=multiline):
+            return None
         return value
+
+    def plain(self, text: str, path: str, *, multiline: bool = False) -> bool:
+        """Whether ``text`` is free of control characters; a problem if not."""
+        c = control_char(text, multiline=multiline)
+        if c is None:
+            return True
+        self.add(path, f"contains control character {c!r}; use plain text")
+        return False
 
     def boolean(self, value: Any, path: str) -> bool | None:
         if not isinstance(value, bool):
@@ -174,6 +200,9 @@ class Checker:
         Results (and failures) are memoised in ``cache``, shared by the parses of a file's
         variants, which repeat most inputs unchanged (``month_of`` must then be hashable).
         """
+        note = value.get("source") if isinstance(value, dict) else None
+        if isinstance(note, str) and not self.plain(note, join(path, "source"), multiline=True):
+            return None
         key = (path, repr(value), source, month_of)
         found = self.cache.get(key)
         if found is None:

@@ -73,6 +73,19 @@ def months_before(start_year: int, start_month: int, date: dt.date) -> int:
     return (date.year - start_year) * 12 + (date.month - start_month)
 
 
+def question_dates(start_year: int, start_month: int, horizon: int) -> tuple[dt.date, dt.date]:
+    """The first and last date D for which "runs out before D" is answered by the horizon.
+
+    Cash is measured at the end of each month, so D counts the months completed before it: from
+    the 1st of the second month (one month) to the last day of the month after the horizon (all
+    H months; no later month has ended before D). With start 2024-01 and 36 months:
+    2024-02-01 to 2027-01-31.
+    """
+    return month_start_date(start_year, start_month, 1), month_end_date(
+        start_year, start_month, horizon
+    )
+
+
 def month_label(start_year: int, start_month: int, t: int) -> str:
     """``"YYYY-MM"`` of month t."""
     year, month = add_months(start_year, start_month, t)

@@ -26,6 +26,9 @@ columns (``a[:, s].sum(axis=1)``, ``a[:, t]``) are faster in this order too.
 
 from __future__ import annotations
 
+import math
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,8 +36,22 @@ import numpy as np
 from cashflow import calendar
 from cashflow.draws import Draws
 from cashflow.scenario import Funding, Line, Scenario, Shock
+from distributions._checks import fmt
 
-__all__ = ["Flows", "first_nonfinite", "line_amounts", "simulate_flows"]
+__all__ = [
+    "MAX_AMOUNT",
+    "Flows",
+    "Overflow",
+    "explain_overflow",
+    "first_nonfinite",
+    "line_amounts",
+    "simulate_flows",
+]
+
+#: The largest amount (in the scenario's unit, per month, per year or as a balance) a run
+#: accepts: far beyond any real figure, yet far enough from float64's 1.8e308 that no sum or
+#: histogram built from such amounts can overflow (docs/scenario-format.md).
+MAX_AMOUNT = 1e100
 
 
 @dataclass(frozen=True)
@@ -227,8 +244,9 @@ def _apply_factor_shock(ctx: _Context, shock: Shock, out: np.ndarray) -> None:
     np.multiply(out, value, out=out, where=ctx.t >= first)
 
 
-def _line_into(ctx: _Context, line: Line, out: np.ndarray) -> None:
-    """The final monthly amount of ``line`` into ``out`` (n, H)."""
+def _line_stages(ctx: _Context, line: Line, out: np.ndarray) -> Iterator[str | Shock]:
+    """Compute the final monthly amount of ``line`` into ``out`` (n, H), stage by stage,
+    yielding after each: ``"base"``, ``"volatility"``, ``"scale"``, then each factor shock."""
     if line.start is not None:
         _start_into(ctx, line, out)
     elif line.schedule is not None:
@@ -236,6 +254,7 @@ def _line_into(ctx: _Context, line: Line, out: np.ndarray) -> None:
     else:
         ratio = _scalar(ctx.inp(f"{line.name}.ratio"))
         np.multiply(ctx.kept[line.share_of], ratio, out=out)
+    yield "base"
     z = ctx.draws.noise.get(f"{line.name}:volatility_z")
     if z is not None:
         v = _scalar(ctx.inp(f"{line.name}.volatility"))
@@ -244,11 +263,29 @@ def _line_into(ctx: _Context, line: Line, out: np.ndarray) -> None:
         mult -= np.multiply(v, v) * 0.5
         np.exp(mult, out=mult)
         out *= mult
+        yield "volatility"
     scale = ctx.inp(f"{line.name}.scale")
     if scale is not None:
         out *= _scalar(scale)
+        yield "scale"
     for shock in ctx.factor_shocks.get(line.name, ()):
         _apply_factor_shock(ctx, shock, out)
+        yield shock
+
+
+def _line_into(ctx: _Context, line: Line, out: np.ndarray) -> None:
+    """The final monthly amount of ``line`` into ``out`` (n, H)."""
+    for _stage in _line_stages(ctx, line, out):
+        pass
+
+
+def _release(ctx: _Context, line: Line, pending: Counter[str]) -> None:
+    """Drop the kept amounts of the line ``line`` is a share of once no other line needs them
+    (a long share_of chain then holds two lines at a time, not all of them)."""
+    if line.share_of is not None:
+        pending[line.share_of] -= 1
+        if pending[line.share_of] == 0:
+            del ctx.kept[line.share_of]
 
 
 def simulate_flows(scenario: Scenario, draws: Draws, *, keep_funding: bool = False) -> Flows:
@@ -258,11 +295,11 @@ def simulate_flows(scenario: Scenario, draws: Draws, *, keep_funding: bool = Fal
     as an (n, H) array (``Flows.funding`` is None otherwise: it costs ~10% of the model time).
     """
     ctx = _Context(scenario, draws)
-    referenced = {line.share_of for line in scenario.lines if line.share_of}
+    pending = Counter(line.share_of for line in scenario.lines if line.share_of)
     totals: dict[str, np.ndarray] = {}
     for line in scenario.lines:
         total = totals.get(line.kind)
-        if line.name in referenced:  # kept whole for the lines that are a share of it
+        if line.name in pending:  # kept whole for the lines that are a share of it
             amount = ctx.buffer()
             _line_into(ctx, line, amount)
             ctx.kept[line.name] = amount
@@ -277,6 +314,7 @@ def simulate_flows(scenario: Scenario, draws: Draws, *, keep_funding: bool = Fal
             amount = ctx.scratch(0)
             _line_into(ctx, line, amount)
             total += amount
+        _release(ctx, line, pending)
     revenue = totals.get("revenue")
     if revenue is None:
         revenue = ctx.buffer()
@@ -328,34 +366,299 @@ def line_amounts(scenario: Scenario, draws: Draws) -> dict[str, np.ndarray]:
 
 
 def first_nonfinite(scenario: Scenario, draws: Draws) -> str | None:
-    """The name of what first makes the cash NaN or infinite, else None.
+    """The name of what first makes the cash NaN or infinite (``"starting_cash"``, a line or
+    an event, see :func:`explain_overflow`), else None (also when it is the sum of several)."""
+    found = explain_overflow(scenario, draws, limit=math.inf)
+    return None if found is None else found.culprit
 
-    Checked in order: ``"starting_cash"``, each line's final amounts (named by the factor shock
-    on it whose factor is non-finite, if any, else by the line), then each event's amounts on
-    the paths and months where it happens. Slow (recomputes every line): call it only once
-    ``simulate_flows`` has produced a non-finite cash.
+
+@dataclass(frozen=True)
+class Overflow:
+    """Why amounts overflowed: ``culprit`` (``"starting_cash"``, a line or an event; None when
+    several add up), ``path`` (the scenario key to blame, may be "") and a one-line ``message``."""
+
+    culprit: str | None
+    path: str
+    message: str
+
+
+def explain_overflow(
+    scenario: Scenario,
+    draws: Draws,
+    *,
+    limit: float = MAX_AMOUNT,
+    rows: np.ndarray | None = None,
+) -> Overflow | None:
+    """What first takes an amount beyond ``limit`` (or to NaN / infinity), else None.
+
+    Replays the model on ``rows`` (default: every path) step by step and blames the first step
+    that goes wrong: the starting cash; then, line by line in dependency order, an input whose
+    draws are out of range, the line's compounding growth, its ratio, volatility or scale, or a
+    factor shock on it; then a one-off shock or funding amount where it happens; then the sum of
+    several amounts (monthly revenue, costs, the cash balance, then yearly totals), naming the
+    largest of them. Slow: call it only once a batch has gone wrong.
     """
+    if rows is not None:
+        draws = _subset(draws, np.asarray(rows))
     with np.errstate(all="ignore"):
-        if not np.isfinite(draws.inputs["starting_cash"]).all():
-            return "starting_cash"
-        ctx = _Context(scenario, draws)
-        amounts = line_amounts(scenario, draws)
-        for line in scenario.lines:
-            if not np.isfinite(amounts[line.name]).all():
-                for shock in ctx.factor_shocks.get(line.name, ()):
-                    if not np.isfinite(draws.inputs[f"{shock.name}.factor"]).all():
-                        return shock.name
-                return line.name
-        for event in scenario.events:
+        return _Replay(scenario, draws, limit).run()
+
+
+def _subset(draws: Draws, rows: np.ndarray) -> Draws:
+    """The draws of some paths only (constants, of one row, stay as they are)."""
+
+    def take(a: np.ndarray) -> np.ndarray:
+        return np.asfortranarray(a[rows]) if a.shape[0] == draws.n else a
+
+    return Draws(
+        n=len(rows),
+        inputs={k: take(v) for k, v in draws.inputs.items()},
+        noise={k: take(v) for k, v in draws.noise.items()},
+    )
+
+
+class _Replay:
+    """The model again, checking every step (see :func:`explain_overflow`)."""
+
+    def __init__(self, scenario: Scenario, draws: Draws, limit: float) -> None:
+        self.s = scenario
+        self.d = draws
+        self.limit = limit
+        self.specs = scenario.inputs()
+        self.lines = {line.name for line in scenario.lines}
+
+    # -- wording --------------------------------------------------------------------------------
+
+    def bad(self, a: np.ndarray | float) -> np.ndarray:
+        return ~(np.isfinite(a) & (np.abs(a) <= self.limit))
+
+    def how(self, values: np.ndarray, *, one: bool = False) -> str:
+        """What the bad ``values`` did: overflow to infinity, become NaN or exceed the limit
+        (the verb for one subject with ``one``)."""
+        values = np.asarray(values, dtype=np.float64)
+        s = "s" if one else ""
+        if np.isinf(values).any():
+            return f"overflow{s} to infinity"
+        if np.isnan(values).any():
+            return f"become{s} NaN (not a number)"
+        return f"go{'es' if one else ''} beyond ±{_e(self.limit)} (the largest amount supported)"
+
+    def text(self, name: str) -> str:
+        """Input ``name`` as the user would recognise it: ``3`` or ``lognormal(...)``."""
+        spec = self.specs[name]
+        return fmt(float(spec.mean())) if spec.is_constant else spec.describe()
+
+    def month(self, t: int) -> str:
+        return calendar.month_label(self.s.start_year, self.s.start_month, t)
+
+    def key(self, name: str) -> str:
+        """The scenario key of input ``name``: ``lines.a.start``, ``events.x.amount``..."""
+        if name == "starting_cash":
+            return name
+        owner = name.split(".", 1)[0]
+        return f"{'lines' if owner in self.lines else 'events'}.{name}"
+
+    def input_problem(self, name: str, culprit: str, values: np.ndarray) -> Overflow | None:
+        """The input ``name`` if its draws ``values`` go out of range."""
+        bad = self.bad(values)
+        if not bad.any():
+            return None
+        how = self.how(np.asarray(values)[bad])
+        what = self.text(name)
+        if self.specs[name].is_constant:
+            message = f"{what} is beyond ±{_e(self.limit)} (the largest amount supported)"
+        else:
+            message = f"{what} draws values that {how} on some paths; check its distribution"
+        return Overflow(culprit, self.key(name), message)
+
+    # -- the replay -----------------------------------------------------------------------------
+
+    def run(self) -> Overflow | None:
+        d = self.d
+        found = self.input_problem("starting_cash", "starting_cash", d.inputs["starting_cash"])
+        if found is not None:
+            return found
+        ctx = _Context(self.s, d)
+        amounts: dict[str, np.ndarray] = {}
+        for line in self.s.lines:
+            out = ctx.buffer()
+            for stage in _line_stages(ctx, line, out):
+                bad = self.bad(out)
+                if bad.any():  # the first stage of the first line to go out of range
+                    return self.line_problem(ctx, line, stage, out, bad)
+            ctx.kept[line.name] = out
+            amounts[line.name] = out
+        events = self.event_amounts(ctx)
+        for name, (used, _) in events.items():
+            found = self.input_problem(f"{name}.amount", name, used)
+            if found is not None:
+                return found
+        return self.sums(amounts, events)
+
+    def line_problem(
+        self, ctx: _Context, line: Line, stage: str | Shock, out: np.ndarray, bad: np.ndarray
+    ) -> Overflow:
+        """Blame ``stage`` of ``line`` (or an input of it) for the ``bad`` cells of ``out``."""
+        name = line.name
+        if isinstance(stage, Shock):
+            fields = ("factor",)
+        else:
+            fields = {
+                "base": ("start", "growth", "growth_noise", "ratio"),
+                "volatility": ("volatility",),
+                "scale": ("scale",),
+            }[stage]
+        if stage == "base" and line.schedule is not None:
+            fields = tuple(f"schedule.{year}" for year, _ in line.schedule)
+        for field in fields:
+            owner = stage.name if isinstance(stage, Shock) else name
+            values = ctx.inp(f"{owner}.{field}")
+            if values is not None:
+                found = self.input_problem(f"{owner}.{field}", owner, values)
+                if found is not None:
+                    return found
+        growth = ctx.inp(f"{name}.growth")
+        yearly = stage == "base" and line.growth_per == "year" and growth is not None
+        if yearly and (growth < -1).any():
+            what = self.text(f"{name}.growth")
+            return Overflow(
+                name,
+                f"lines.{name}.growth",
+                f"{what} draws yearly growth rates below -100% on some paths, which have no "
+                "monthly equivalent; bound it below, e.g. truncate = [-1, inf]",
+            )
+        if isinstance(stage, Shock):
+            factor = self.text(f"{stage.name}.factor")
+            if stage.per == "month":
+                cause = f"shock '{stage.name}' (factor {factor} per month, compounding)"
+            else:
+                cause = f"shock '{stage.name}' (factor {factor} from the month it hits)"
+            culprit = stage.name
+        elif stage == "base" and line.share_of is not None:
+            ratio = self.text(f"{name}.ratio")
+            cause = f"its ratio {ratio} times line '{line.share_of}'"
+            culprit = name
+        elif stage == "base" and line.start is not None:
+            parts = [
+                f"{k} = {self.text(f'{name}.{k}')}"
+                for k in ("growth", "growth_noise")
+                if f"{name}.{k}" in self.specs
+            ]
+            cause = f"its compounding growth ({', '.join(parts)})" if parts else "its start"
+            culprit = name
+        elif stage == "base":
+            cause, culprit = "its schedule", name
+        else:
+            cause = f"its {stage} ({self.text(f'{name}.{stage}')})"
+            culprit = name
+        t = int(np.flatnonzero(bad.any(axis=0))[0])
+        how = self.how(out[:, t][bad[:, t]])
+        return Overflow(
+            culprit,
+            f"lines.{name}",
+            f"amounts {how} in {self.month(t)} on some paths; caused by {cause}; check its "
+            "distribution",
+        )
+
+    def event_amounts(self, ctx: _Context) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Each amount event's amounts where it happens, and an (n, H) bool of where that is."""
+        n, h = self.d.n, self.s.horizon_months
+        out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for event in self.s.events:
             if getattr(event, "amount", None) is None:
                 continue
-            amount = draws.inputs[f"{event.name}.amount"]
+            amount = self.d.inputs[f"{event.name}.amount"]
             if isinstance(event, Shock) and event.per == "month":
-                hits = draws.noise[f"{event.name}:hits"]
-                used = np.broadcast_to(amount, hits.shape)[hits]
+                where = np.asarray(self.d.noise[f"{event.name}:hits"], dtype=bool)
             else:
                 rows, months = _event_month(ctx, event)
-                used = np.asarray(_at(amount, rows, months))
-            if not np.isfinite(used).all():
-                return event.name
-    return None
+                where = np.zeros((n, h), dtype=bool)
+                where[rows, months] = True
+            out[event.name] = (np.broadcast_to(amount, (n, h))[where], where)
+        return out
+
+    def sums(
+        self,
+        amounts: dict[str, np.ndarray],
+        events: dict[str, tuple[np.ndarray, np.ndarray]],
+    ) -> Overflow | None:
+        """Blame the largest amounts when their monthly or yearly sums go out of range."""
+        n, h = self.d.n, self.s.horizon_months
+        monthly: dict[str, np.ndarray] = {}  # every part as an (n, H) array of monthly amounts
+        kinds: dict[str, str] = {}
+        for line in self.s.lines:
+            monthly[line.name], kinds[line.name] = amounts[line.name], line.kind
+        for event in self.s.events:
+            if event.name in events:
+                used, where = events[event.name]
+                part = np.zeros((n, h))
+                part[where] = used
+                monthly[event.name] = part
+                kinds[event.name] = "funding" if isinstance(event, Funding) else "cost"
+        revenue = sum((a for k, a in monthly.items() if kinds[k] == "revenue"), np.zeros((n, h)))
+        costs = sum((a for k, a in monthly.items() if kinds[k] == "cost"), np.zeros((n, h)))
+        funding = sum((a for k, a in monthly.items() if kinds[k] == "funding"), np.zeros((n, h)))
+        cash = revenue - costs + funding
+        cash[:, 0] += _per_path(self.d.inputs["starting_cash"])
+        cash = np.cumsum(cash, axis=1)
+        checks = [
+            ("the monthly revenue", revenue, ("revenue",)),
+            ("the monthly costs", costs, ("cost",)),
+            ("the cash balance", cash, ("revenue", "cost", "funding")),
+        ]
+        for t in range(h):
+            for what, total, parts in checks:
+                bad = self.bad(total[:, t])
+                if bad.any():
+                    names = [k for k in monthly if kinds[k] in parts]
+                    upto = {k: monthly[k][bad, : t + 1] for k in names}
+                    return self.blame_sum(what, self.month(t), total[bad, t], upto)
+        slices = calendar.year_slices(self.s.start_year, self.s.start_month, h)
+        for year, months in slices.items():
+            yearly = [
+                (f"the revenue of {year}", revenue, ("revenue",)),
+                (f"the costs of {year}", costs, ("cost",)),
+                (f"the net loss of {year}", costs - revenue, ("revenue", "cost")),
+            ]
+            for what, total, parts in yearly:
+                sums = total[:, months].sum(axis=1)
+                bad = self.bad(sums)
+                if bad.any():
+                    names = [k for k in monthly if kinds[k] in parts]
+                    upto = {k: monthly[k][bad, months] for k in names}
+                    return self.blame_sum(what, None, sums[bad], upto)
+        return None
+
+    def blame_sum(
+        self, what: str, month: str | None, totals: np.ndarray, parts: dict[str, np.ndarray]
+    ) -> Overflow:
+        """``what`` went out of range: name the parts (lines, events) with the largest amounts."""
+        size = {k: float(np.max(np.abs(a), initial=0.0)) for k, a in parts.items()}
+        largest = max(size.values(), default=0.0)
+        top = sorted((k for k in size if size[k] >= largest * 1e-3), key=lambda k: -size[k])[:3]
+        lines = [k for k in top if k in self.lines]
+        events = [k for k in top if k not in self.lines]
+        names = []
+        for word, group in (("line", lines), ("event", events)):
+            if group:
+                listed = " and ".join(", ".join(f"'{k}'" for k in group).rsplit(", ", 1))
+                names.append(f"{word}{'s' if len(group) > 1 else ''} {listed}")
+        who = " and ".join(names) or "no single part"
+        when = f" in {month}" if month else ""
+        several = len(top) > 1
+        if len(top) == 1:
+            path = f"{'lines' if lines else 'events'}.{top[0]}"
+        else:
+            path = "lines" if lines and not events else ""
+        return Overflow(
+            top[0] if len(top) == 1 else None,
+            path,
+            f"{what} {self.how(totals, one=True)}{when} on some paths, where {who} "
+            f"{'reach' if several else 'reaches'} up to {largest:.3g} a month; check "
+            f"{'their distributions' if several else 'its distribution'}",
+        )
+
+
+def _e(x: float) -> str:
+    """``1e100`` rather than ``1e+100``."""
+    return f"{x:.0e}".replace("e+", "e")

@@ -24,7 +24,7 @@ from distributions.errors import Problem, ScenarioError, did_you_mean
 from . import parse_events as events_module
 from . import parse_lines as lines_module
 from ._check import Checker, join, type_name
-from .calendar import MAX_YEAR, add_months, month_start_date, months_before, parse_month
+from .calendar import MAX_YEAR, add_months, months_before, parse_month, question_dates
 from .parse_correlations import parse_correlations
 from .parse_events import parse_events
 from .parse_lines import Calendar, parse_lines
@@ -49,6 +49,7 @@ TOP_KEYS = (
 )
 REQUIRED = ("name", "unit", "start", "horizon_months", "starting_cash", "lines")
 MAX_HORIZON_MONTHS = 600
+MAX_DEPTH = 32  # tables and arrays nested deeper than this are refused (docs/scenario-format.md)
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TOML_POSITION = re.compile(r"^(.*?)\s*\(at (line \d+, column \d+|end of document)\)\s*$", re.S)
 
@@ -76,7 +77,31 @@ def load_scenario(path: str | pathlib.Path, *, variant: str | None = None) -> Sc
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError(_toml_message(str(error)), file=file) from None
+    except RecursionError:  # tomllib reads nested inline tables and arrays recursively
+        raise ScenarioError(
+            f"invalid TOML: values nested too deeply to read (at most {MAX_DEPTH} levels "
+            "of tables and arrays are supported)",
+            file=file,
+        ) from None
     return parse_scenario(doc, file=file, base_dir=p.parent, variant=variant)
+
+
+def _too_deep(doc: dict[str, Any]) -> str | None:
+    """The key path of the first table or array nested more than MAX_DEPTH levels deep (the
+    document itself is level 0), else None. Iterative: any depth is safe to check."""
+    stack: list[tuple[str, Any, int]] = [("", doc, 0)]
+    while stack:
+        path, value, depth = stack.pop()
+        if isinstance(value, dict):
+            items = [(join(path, k), v) for k, v in value.items()]
+        elif isinstance(value, list):
+            items = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            return path
+        stack.extend((p, v, depth + 1) for p, v in reversed(items))
+    return None
 
 
 def _toml_message(text: str) -> str:
@@ -102,6 +127,10 @@ def parse_scenario(
     """
     if not isinstance(doc, dict):
         raise ScenarioError(f"a scenario must be a table of keys, got {type_name(doc)}", file=file)
+    too_deep = _too_deep(doc)
+    if too_deep is not None:  # before anything recursive (deepcopy, repr) walks the document
+        problem = Problem(too_deep, f"tables nested more than {MAX_DEPTH} levels deep")
+        raise ScenarioError(problem, file=file)
     cache: dict[tuple[Any, ...], Any] = {}  # parsed specs, shared by the variants' parses
     with warnings.catch_warnings():
         if variant is not None:  # the variant's own parse below warns instead
@@ -120,7 +149,9 @@ def parse_scenario(
                 warnings.simplefilter("ignore")
             found, parsed = _parse(merged, base_dir, file, cache)
         problems += [
-            Problem(join(f"variants.{name}", p.path), p.message) for p in found if p not in known
+            Problem(join(f"variants.{name}", p.path) if p.path else f"variants.{name}", p.message)
+            for p in found
+            if p not in known
         ]
         if name == variant:
             chosen = parsed
@@ -174,7 +205,7 @@ def _variant_tables(chk: Checker, doc: dict[str, Any]) -> dict[str, dict[str, An
         path = f"variants.{name}"
         mark = chk.mark()
         if "description" in table:
-            chk.string(table["description"], join(path, "description"))
+            chk.string(table["description"], join(path, "description"), multiline=True)
         if "variants" in table:
             chk.add(path, "a variant cannot define variants")
         for section, what in (("lines", "line"), ("events", "event")):
@@ -198,11 +229,13 @@ def _parse(
     chk = Checker(base_dir=base_dir, cache=cache)
     chk.keys(doc, "", TOP_KEYS, required=REQUIRED)
 
-    def text(key: str, *, empty: bool = True) -> str | None:
-        return chk.string(doc[key], key, empty=empty) if key in doc else None
+    def text(key: str, *, empty: bool = True, multiline: bool = False) -> str | None:
+        if key not in doc:
+            return None
+        return chk.string(doc[key], key, empty=empty, multiline=multiline)
 
     name, unit = text("name", empty=False), text("unit", empty=False)
-    description, source = text("description"), text("source")
+    description, source = text("description", multiline=True), text("source", multiline=True)
     cal = _calendar(chk, doc)
     starting_cash = None
     if "starting_cash" in doc:
@@ -267,7 +300,7 @@ def _calendar(chk: Checker, doc: dict[str, Any]) -> Calendar:
 
 
 def _questions(chk: Checker, value: Any, cal: Calendar) -> tuple[dt.date, ...]:
-    """Dates D within the horizon: from the 1st of the month after start to start + horizon."""
+    """Dates D within the horizon (see :func:`calendar.question_dates`)."""
     if not isinstance(value, list):
         example = '["2026-01-01"]'
         chk.add("questions", f"must be an array of dates such as {example}, got {type_name(value)}")
@@ -280,8 +313,7 @@ def _questions(chk: Checker, value: Any, cal: Calendar) -> tuple[dt.date, ...]:
             continue
         if cal.complete:
             sy, sm, horizon = cal.start_year, cal.start_month, cal.horizon_months
-            first = month_start_date(sy, sm, 1)  # type: ignore[arg-type]
-            last = month_start_date(sy, sm, horizon)  # type: ignore[arg-type]
+            first, last = question_dates(sy, sm, horizon)  # type: ignore[arg-type]
             if not first <= date <= last:
                 chk.add(
                     path,

@@ -14,7 +14,9 @@ from .calendar import month_index, month_label, month_label_at
 from .parse_lines import Calendar, _reference
 from .scenario import Funding, Shock
 
-__all__ = ["FUNDING_KEYS", "SHOCK_KEYS", "parse_events"]
+__all__ = ["FUNDING_KEYS", "MAX_EVENTS", "SHOCK_KEYS", "parse_events"]
+
+MAX_EVENTS = 1000  # events per scenario (docs/scenario-format.md)
 
 FUNDING_KEYS = ("kind", "probability", "amount", "month", "source")
 SHOCK_KEYS = ("kind", "probability", "per", "amount", "line", "factor", "month", "source")
@@ -29,6 +31,9 @@ def parse_events(
 ) -> tuple[Funding | Shock, ...]:
     """Every well-formed event, in file order; names must not repeat a line's name."""
     out: list[Funding | Shock] = []
+    if isinstance(value, dict) and len(value) > MAX_EVENTS:
+        chk.add("events", f"{len(value)} events; at most {MAX_EVENTS} are supported")
+        return ()
     for name, table in chk.tables(value, "events", "event").items():
         if name in line_names:
             chk.add(f"events.{name}", f"name '{name}' is already used by a line")
@@ -51,7 +56,9 @@ def _parse_event(
     chk.keys(t, path, allowed, required=("kind", "amount", "month") if kind == "funding" else ())
     if "kind" not in t:
         chk.add(path, "missing required key 'kind' ('funding' or 'shock')")
-    source = chk.string(t["source"], join(path, "source")) if "source" in t else None
+    source = None
+    if "source" in t:
+        source = chk.string(t["source"], join(path, "source"), multiline=True)
 
     def spec(key: str, default: Any = None) -> Spec | None:
         if key not in t and default is None:

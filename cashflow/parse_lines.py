@@ -14,7 +14,9 @@ from ._check import Checker, join, type_name
 from .calendar import years
 from .scenario import Line
 
-__all__ = ["LINE_KEYS", "Calendar", "parse_lines"]
+__all__ = ["LINE_KEYS", "MAX_LINES", "Calendar", "parse_lines"]
+
+MAX_LINES = 1000  # lines per scenario (docs/scenario-format.md)
 
 LINE_KEYS = (
     "kind",
@@ -52,6 +54,9 @@ SPEC_KEYS = ("start", "growth", "growth_noise", "ratio", "volatility", "scale")
 
 def parse_lines(chk: Checker, value: Any, cal: Calendar) -> tuple[Line, ...]:
     """Every well-formed line, in dependency order (a line after the line it is a share of)."""
+    if isinstance(value, dict) and len(value) > MAX_LINES:
+        chk.add("lines", f"{len(value)} lines; at most {MAX_LINES} are supported")
+        return ()
     tables = chk.tables(value, "lines", "line")
     if isinstance(value, dict) and not value:
         chk.add("lines", "at least one line is required ([lines.NAME])")
@@ -78,7 +83,9 @@ def _parse_line(
     mark = chk.mark()
     chk.keys(t, path, LINE_KEYS, required=("kind",))
     kind = chk.choice(t["kind"], join(path, "kind"), ("revenue", "cost")) if "kind" in t else None
-    source = chk.string(t["source"], join(path, "source")) if "source" in t else None
+    source = None
+    if "source" in t:
+        source = chk.string(t["source"], join(path, "source"), multiline=True)
 
     bases = [k for k in _BASES if k in t]
     if len(bases) != 1:
@@ -164,20 +171,30 @@ def _schedule(
 
 
 def _report_cycles(chk: Checker, names: list[str], deps: dict[str, str]) -> set[str]:
-    """Report each share_of cycle once, at its first line in file order; its members."""
-    members: set[str] = set()
+    """Report each share_of cycle once, at its first line in file order; its members.
+
+    Each line depends on at most one other, so following share_of from every line in turn,
+    never walking a line twice, finds every cycle in time linear in the number of lines.
+    """
+    index = {name: i for i, name in enumerate(names)}
+    done: set[str] = set()  # lines whose chain has been followed to its end
+    found: list[list[str]] = []
     for name in names:
-        if name in members:
-            continue
-        walk = [name]
-        while walk[-1] in deps and deps[walk[-1]] not in walk:
-            walk.append(deps[walk[-1]])
-        if walk[-1] not in deps:
-            continue
-        cycle = walk[walk.index(deps[walk[-1]]) :]
-        if members & set(cycle):
-            continue
-        first = min(cycle, key=names.index)
+        walk: dict[str, int] = {}  # this walk's lines, by position
+        at = name
+        while at not in done and at not in walk:
+            walk[at] = len(walk)
+            if at not in deps:
+                break
+            at = deps[at]
+        else:
+            if at in walk:  # came back into this walk: a new cycle
+                steps = list(walk)
+                found.append(steps[walk[at] :])
+        done.update(walk)
+    members: set[str] = set()
+    for cycle in found:
+        first = min(cycle, key=index.__getitem__)
         i = cycle.index(first)
         ordered = [*cycle[i:], *cycle[:i], first]
         members |= set(cycle)

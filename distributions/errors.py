@@ -4,7 +4,9 @@ Hierarchy::
 
     RunwayError                 base of every error Runway raises on purpose
     ├── ScenarioError           the user's scenario (or argument) is wrong; one line per Problem
-    └── SimulationError         a run produced something unusable (NaN / infinity in a batch)
+    └── SimulationError         a run produced something unusable that is not the scenario's
+                                fault (a bug); amounts a scenario drives out of range are a
+                                ScenarioError naming their cause (cashflow.model.explain_overflow)
 
     RunwayWarning (UserWarning) legal but suspicious (a repaired correlation matrix, a tail
                                 figure resting on few paths, a quantile beyond the histogram grid)
@@ -26,13 +28,22 @@ __all__ = [
     "ScenarioError",
     "SimulationError",
     "did_you_mean",
+    "escape_controls",
 ]
 
 
-# Every character str.splitlines() breaks on, shown as an escape so a problem stays one line.
-_ESCAPE_BREAKS = {
-    c: repr(chr(c))[1:-1] for c in (0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029)
-}
+#: Control characters: C0 (tab and newline included), DEL, C1, and the line / paragraph
+#: separators str.splitlines() also breaks on.
+CONTROL_CHARS = (*range(0x00, 0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)
+
+# Each shown as its escape (``\x1b``, ``\n``...), so an echoed text can neither break a problem's
+# line nor drive the terminal it is printed on.
+_ESCAPE_CONTROLS = {c: repr(chr(c))[1:-1] for c in CONTROL_CHARS}
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character shown as its Python escape (``"\x1b"``)."""
+    return text.translate(_ESCAPE_CONTROLS)
 
 
 class RunwayError(Exception):
@@ -51,10 +62,11 @@ class Problem:
     message: str
 
     def line(self, file: str | None = None) -> str:
-        """The one-line form ``file: key.path: message`` (parts omitted when empty); line
-        breaks inside any part (e.g. echoed user text) are shown escaped."""
+        """The one-line form ``file: key.path: message`` (parts omitted when empty); control
+        characters inside any part (line breaks, terminal escapes in echoed user text) are
+        shown escaped."""
         parts = [p for p in (file, self.path) if p]
-        return ": ".join([*parts, self.message]).translate(_ESCAPE_BREAKS)
+        return escape_controls(": ".join([*parts, self.message]))
 
 
 class ScenarioError(RunwayError):
@@ -85,7 +97,7 @@ class ScenarioError(RunwayError):
 
 
 class SimulationError(RunwayError):
-    """A run produced values that cannot be trusted (NaN or infinity in a batch)."""
+    """A run produced values that cannot be trusted, through no fault of the scenario."""
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

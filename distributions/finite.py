@@ -8,7 +8,10 @@ probabilities (exact, and O(log k) per value where scipy's is O(k)).
 from __future__ import annotations
 
 import csv
+import io
 import math
+import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +39,8 @@ __all__ = [
 ]
 
 PROBS_TOLERANCE = 1e-9  # |sum(probs) - 1| allowed before renormalising
+MAX_CSV_BYTES = 100 * 2**20  # an empirical csv file may hold at most 100 MB
+MAX_OBSERVATIONS = 1_000_000  # and an empirical distribution at most a million observations
 
 
 def month_index(value: Any, ctx: Context) -> int:
@@ -146,33 +151,83 @@ def empirical_csv(v: dict[str, Any], _: list[Point], ctx: Context) -> dict[str, 
     if not file.is_absolute() and ctx.base_dir is not None:
         file = Path(ctx.base_dir) / file
     where = f"csv file '{name}'"
+    rows = csv.reader(io.StringIO(_csv_text(file, where, ctx), newline=""))
     try:
-        with file.open(newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
-    except OSError as error:
-        fail(ctx.path, f"cannot read {where} (looked for {file}): {error.strerror or error}")
-    except (csv.Error, UnicodeDecodeError) as error:
+        first = next(rows, None)
+        if first is None:
+            fail(ctx.path, f"{where} is empty")
+        header = [cell.strip() for cell in first]
+        if column not in header:
+            fail(ctx.path, f"{where} has no column '{column}'{did_you_mean(column, header)}")
+        col = header.index(column)
+        values = []
+        for line, row in enumerate(rows, start=2):
+            cell = row[col].strip() if col < len(row) else ""
+            if not cell:
+                continue
+            try:
+                x = float(cell)
+            except ValueError:
+                x = math.nan
+            if not math.isfinite(x):
+                bad = f"column '{column}' line {line}"
+                fail(ctx.path, f"{where} {bad} is not a finite number (got {show(cell)})")
+            if len(values) == MAX_OBSERVATIONS:
+                fail(
+                    ctx.path,
+                    f"{where} column '{column}' has more than {MAX_OBSERVATIONS:,} "
+                    f"observations; at most {MAX_OBSERVATIONS:,} are supported",
+                )
+            values.append(x)
+    except csv.Error as error:
         fail(ctx.path, f"cannot read {where}: {error}")
-    if not rows:
-        fail(ctx.path, f"{where} is empty")
-    header = [cell.strip() for cell in rows[0]]
-    if column not in header:
-        fail(ctx.path, f"{where} has no column '{column}'{did_you_mean(column, header)}")
-    col = header.index(column)
-    values = []
-    for line, row in enumerate(rows[1:], start=2):
-        cell = row[col].strip() if col < len(row) else ""
-        if not cell:
-            continue
-        try:
-            x = float(cell)
-        except ValueError:
-            x = math.nan
-        if not math.isfinite(x):
-            bad = f"column '{column}' line {line}"
-            fail(ctx.path, f"{where} {bad} is not a finite number (got {show(cell)})")
-        values.append(x)
     return _observations(values, ctx)
+
+
+def _size(n: int) -> str:
+    """A file size for people: ``512 bytes``, ``3.4 MB``, ``2.0 GB`` (powers of 1024)."""
+    if n < 1024:
+        return f"{n} bytes"
+    for unit in ("KB", "MB", "GB", "TB"):
+        n /= 1024
+        if n < 1024 or unit == "TB":
+            break
+    return f"{n:.1f} {unit}"
+
+
+def _csv_text(file: Path, where: str, ctx: Context) -> str:
+    """The text of a CSV file: a regular file (never a device, FIFO or directory, which could
+    block or never end) of at most MAX_CSV_BYTES, of UTF-8 text without NUL bytes."""
+    looked = f"(looked for {file})"
+    try:
+        info = os.stat(file)  # follows symlinks; never blocks, unlike opening a FIFO
+    except OSError as error:
+        fail(ctx.path, f"cannot read {where} {looked}: {error.strerror or error}")
+    except ValueError as error:  # e.g. a NUL character in the file name
+        fail(ctx.path, f"cannot read {where}: {error}")
+    if stat.S_ISDIR(info.st_mode):
+        fail(ctx.path, f"{where} is a directory, not a regular file {looked}")
+    if not stat.S_ISREG(info.st_mode):
+        fail(ctx.path, f"{where} is not a regular file {looked}")
+    limit = f"{MAX_CSV_BYTES // 2**20} MB"
+    if info.st_size > MAX_CSV_BYTES:
+        fail(ctx.path, f"{where} is {_size(info.st_size)}; at most {limit} is supported")
+    try:
+        with open(file, "rb") as handle:
+            data = handle.read(MAX_CSV_BYTES + 1)  # bounded, should the file grow meanwhile
+    except OSError as error:
+        fail(ctx.path, f"cannot read {where} {looked}: {error.strerror or error}")
+    if len(data) > MAX_CSV_BYTES:
+        fail(ctx.path, f"{where} is larger than {limit}; at most {limit} is supported")
+    nul = data.find(b"\0")
+    if nul >= 0:
+        line = data[:nul].count(b"\n") + 1
+        fail(ctx.path, f"{where} is not a text file (a NUL byte at line {line}); save it as CSV")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        fail(ctx.path, f"{where} is not UTF-8 text (bad byte at line {line}); save it as UTF-8")
 
 
 def describe_empirical(p: Mapping[str, Any]) -> str:

@@ -11,9 +11,9 @@ import numpy as np
 
 from cashflow import calendar
 from cashflow.draws import Draws, draw_batch, per_path_inputs
-from cashflow.model import first_nonfinite, simulate_flows
+from cashflow.model import MAX_AMOUNT, Flows, explain_overflow, simulate_flows
 from cashflow.scenario import Funding, Scenario
-from distributions.errors import SimulationError
+from distributions.errors import Problem, ScenarioError
 from distributions.seeding import batch_seed
 from engine.histogram import Grid, Histograms, Packed
 from engine.outcomes import Layout, PathOutcomes, outcomes_of
@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 SAMPLE_PATHS = 40  # cash paths kept from batch 0 for charts
+EXPLAIN_PATHS = 256  # failing paths replayed to explain an overflow
 DRIVER_LOW, DRIVER_HIGH = 0.10, 0.90  # input percentiles compared in the drivers table
 
 
@@ -86,19 +87,62 @@ def driver_inputs(scenario: Scenario) -> list[str]:
 
 
 def simulate_batch(task: BatchTask) -> tuple[PathOutcomes, Draws, np.ndarray]:
-    """Draw and simulate one batch; return its per-path outcomes, draws and (n, H) cash."""
+    """Draw and simulate one batch; return its per-path outcomes, draws and (n, H) cash.
+
+    Raises :class:`ScenarioError` (the scenario's fault, naming its cause) when an amount goes
+    beyond ``MAX_AMOUNT`` or to NaN / infinity: every figure a run keeps is then finite and
+    small enough that no sum, mean or histogram built from it can overflow.
+    """
     scenario = task.scenario
-    draws = draw_batch(scenario, task.size, batch_seed(task.entropy, task.index), task.sampler)
-    with np.errstate(over="ignore", invalid="ignore"):  # reported below, naming the culprit
+    seed = batch_seed(task.entropy, task.index)
+    with np.errstate(all="ignore"):  # out-of-range amounts are reported below, with their cause
+        draws = draw_batch(scenario, task.size, seed, task.sampler)
         flows = simulate_flows(scenario, draws)
-    if not np.isfinite(flows.cash[:, -1]).all():
-        culprit = first_nonfinite(scenario, draws) or "the cash balance"
-        raise SimulationError(
-            f"batch {task.index}: cash became NaN or infinite; produced by '{culprit}' "
-            "(check its distribution for extreme values, e.g. a growth rate below -100%)"
+        out = outcomes_of(
+            layout_of(scenario), flows.revenue, flows.costs, flows.cash, scenario.floor
         )
-    out = outcomes_of(layout_of(scenario), flows.revenue, flows.costs, flows.cash, scenario.floor)
+    if not (_within(out.quantities) and _within(out.fan)):
+        raise _overflow_error(task, draws, flows, out)
     return out, draws, flows.cash
+
+
+def _within(a: np.ndarray) -> bool:
+    """Every value finite and within +-MAX_AMOUNT (a NaN fails both comparisons)."""
+    return a.size == 0 or bool(a.max() <= MAX_AMOUNT and a.min() >= -MAX_AMOUNT)
+
+
+def _out_of_range(a: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return ~(np.abs(a) <= MAX_AMOUNT)
+
+
+def _overflow_error(
+    task: BatchTask, draws: Draws, flows: Flows, out: PathOutcomes
+) -> ScenarioError:
+    """The one-line ScenarioError of a batch whose amounts went out of range: the replay of a
+    few of the paths that went wrong first (see :func:`cashflow.model.explain_overflow`)."""
+    h = task.scenario.horizon_months
+    first = np.full(task.size, h)  # first month out of range, per path (h: none)
+    for t in range(h - 1, -1, -1):
+        bad = _out_of_range(flows.cash[:, t])
+        bad |= _out_of_range(flows.revenue[:, t])
+        bad |= _out_of_range(flows.costs[:, t])
+        first[bad] = t
+    rows = np.flatnonzero(first < h)
+    if rows.size:
+        rows = rows[np.argsort(first[rows], kind="stable")]
+    else:  # only a yearly total went out of range
+        rows = np.flatnonzero(_out_of_range(out.quantities).any(axis=1))
+    found = explain_overflow(task.scenario, draws, rows=np.sort(rows[:EXPLAIN_PATHS]))
+    if found is None:
+        problem = Problem(
+            "",
+            "amounts go beyond 1e100 (the largest supported) or to infinity on some paths; "
+            "check the distributions of the largest inputs",
+        )
+    else:
+        problem = Problem(found.path, found.message)
+    return ScenarioError(problem, file=task.scenario.file)
 
 
 def _driver_counts(

@@ -183,7 +183,7 @@ def test_share_of_cycle_reported_once(tmp_path):
         ("floor = nan", "floor: must be a finite number, got nan"),
         ("questions = '2025-01-01'", "questions: must be an array of dates"),
         ("questions = [12:00:00]", 'questions[0]: must be a date "YYYY-MM-DD", got a time'),
-        ("questions = ['2024-01-20']", "valid dates are 2024-02-01 to 2026-01-01"),
+        ("questions = ['2024-01-20']", "valid dates are 2024-02-01 to 2026-01-31"),
         ("horizon_months = 24.0", "horizon_months: must be a whole number of months, got a num"),
         ("horizon_months = true", "horizon_months: must be a whole number of months, got a bool"),
         ("start = 202401", 'start: must be a month "YYYY-MM" (got 202401)'),
