@@ -12,7 +12,7 @@ from scipy import optimize, stats
 
 from cashflow.scenario import Funding, Line, Scenario
 from distributions import parse_spec
-from distributions.errors import SimulationError
+from distributions.errors import ScenarioError
 from engine.runner import batch_size_for, batch_sizes, run
 
 K = 4.0  # standard errors
@@ -166,15 +166,17 @@ def test_results_identical_whatever_the_number_of_jobs():
 
 def test_batch_sizes_bound_memory():
     assert batch_sizes(10, 4) == [4, 4, 2]
-    small, big = batch_size_for(36), batch_size_for(600)
-    assert small == 2**16 and big < small
-    assert big * 600 * 8 * 14 <= 256 * 2**20
+    lines = (cost("a", "1 to 2", 0.01), cost("b", 0.5))
+    small = batch_size_for(scenario(lines=lines, horizon_months=36))
+    big = batch_size_for(scenario(lines=lines, horizon_months=600))
+    assert small == 2**16 and big < small  # more months: fewer paths per batch (engine/memory.py)
 
 
-def test_nan_in_a_batch_names_the_line():
-    # Growing 500% a month for 600 months overflows to infinity: the run must stop, naming it.
+def test_overflow_in_a_batch_names_the_line():
+    # Growing 500% a month for 600 months overflows: the run must stop, naming the line and
+    # its growth; it is the scenario's fault (ScenarioError: exit code 2), not Runway's.
     s = scenario(lines=(cost("steady", 0.1), cost("explodes", 1.0, 5.0)), horizon_months=600)
-    with pytest.raises(SimulationError, match="explodes"):
+    with pytest.raises(ScenarioError, match=r"^lines\.explodes: amounts go beyond .*growth"):
         run(s, paths=1000, seed=1, jobs=1)
 
 
