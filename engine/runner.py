@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 
@@ -19,23 +18,22 @@ from cashflow.scenario import Scenario
 from distributions.errors import ScenarioError, did_you_mean
 from distributions.samplers import SAMPLERS
 from distributions.seeding import fresh_entropy
+from engine import memory
 from engine.batch import (
     BatchTask,
-    ChunkResult,
     Grids,
     driver_inputs,
     funding_rounds,
     layout_of,
-    run_chunk,
     simulate_batch,
 )
 from engine.histogram import DEFAULT_BINS, Histograms, make_grid
+from engine.pool import results_in_order, workers_for
 from engine.results import Results
 
 __all__ = ["batch_size_for", "batch_sizes", "run"]
 
-MEMORY_BUDGET_BYTES = 256 * 2**20  # working set of one batch
-BYTES_PER_CELL = 8 * 14  # float64 (paths x months) arrays alive at once in a batch, with margin
+MEMORY_BUDGET_BYTES = memory.DEFAULT_BUDGET_BYTES  # peak RSS of one process (engine/memory.py)
 MAX_BATCH = 2**16
 MAX_CHUNK = 8  # batches per unit of work shipped to a worker
 PILOT_PATHS = 4096  # paths simulated up front to fix the histogram grids
@@ -43,10 +41,13 @@ HIST_BINS = DEFAULT_BINS  # per-path quantities: error < 0.1 SE (tests/test_hist
 FAN_BINS = 2**13  # monthly cash of the fan-chart subsample
 
 
-def batch_size_for(horizon_months: int, budget_bytes: int = MEMORY_BUDGET_BYTES) -> int:
-    """Paths per batch: the largest power of two (<= 65536) whose working set fits the budget."""
-    fit = budget_bytes // (BYTES_PER_CELL * max(horizon_months, 1))
-    return int(min(MAX_BATCH, 2 ** max(int(np.log2(max(fit, 1))), 0)))
+def batch_size_for(scenario: Scenario, budget_bytes: int = MEMORY_BUDGET_BYTES) -> int:
+    """Paths per batch: the largest power of two (<= 65536) whose process working set fits
+    ``budget_bytes`` (the rule: :mod:`engine.memory`). Depends on nothing but its arguments."""
+    fixed = memory.fixed_bytes(
+        scenario, hist_bins=HIST_BINS, fan_bins=FAN_BINS, max_chunk=MAX_CHUNK
+    )
+    return memory.batch_size(scenario, budget_bytes, max_batch=MAX_BATCH, fixed=fixed)
 
 
 def batch_sizes(paths: int, batch_size: int) -> list[int]:
@@ -55,31 +56,11 @@ def batch_sizes(paths: int, batch_size: int) -> list[int]:
     return [batch_size] * full + ([rest] if rest else [])
 
 
-def _effective_jobs(jobs: int | None) -> int:
-    cores = os.cpu_count() or 1
-    if jobs is None or jobs == 0:
-        return cores
-    return cores + 1 + jobs if jobs < 0 else jobs
-
-
 def chunks(tasks: list[BatchTask]) -> list[list[BatchTask]]:
     """Consecutive batches grouped into the units shipped to workers: about 8 or more chunks,
     of at most MAX_CHUNK batches. Depends only on the number of batches, never on jobs."""
     per = max(1, min(MAX_CHUNK, len(tasks) // 8))
     return [tasks[i : i + per] for i in range(0, len(tasks), per)]
-
-
-def _results_in_order(
-    groups: list[list[BatchTask]], grids: Grids, jobs: int
-) -> Iterator[ChunkResult]:
-    if jobs == 1 or len(groups) <= 1:
-        for group in groups:
-            yield run_chunk(group, grids)
-        return
-    from joblib import Parallel, delayed
-
-    parallel = Parallel(n_jobs=jobs, return_as="generator", max_nbytes=None)
-    yield from parallel(delayed(run_chunk)(group, grids) for group in groups)
 
 
 def run(
@@ -91,20 +72,24 @@ def run(
     sampler: str = "mc",
     batch_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    memory_bytes: int | None = None,
 ) -> Results:
     """Simulate ``paths`` monthly cash paths of ``scenario`` and return the :class:`Results`.
 
     ``seed``: the run's entropy (an int); None draws fresh entropy (recorded in the results).
-    ``jobs``: worker processes (None or 0: all cores; -1: all cores too, joblib-style).
+    ``jobs``: worker processes, at most the cores (None: all; -1 all, -2 all but one, ...).
     ``sampler``: "mc", "lhs" or "sobol" (quasi-random for the per-path inputs).
     ``progress``: called as ``progress(paths_done, paths_total)`` after each merged batch.
+    ``memory_bytes``: peak RSS budget per process, sets the batch size unless ``batch_size`` is
+    given (None: 512 MiB; see :mod:`engine.memory`).
     """
     if sampler not in SAMPLERS:
         raise ScenarioError(f"unknown sampler '{sampler}'{did_you_mean(sampler, SAMPLERS)}")
     if paths < 1:
         raise ScenarioError(f"--paths must be a positive number (got {paths})")
+    workers = workers_for(jobs)  # refuses a --jobs leaving no worker before any work
     entropy = fresh_entropy() if seed is None else int(seed)
-    size = batch_size or batch_size_for(scenario.horizon_months)
+    size = batch_size or batch_size_for(scenario, memory_bytes or MEMORY_BUDGET_BYTES)
     sizes = batch_sizes(paths, size)
     tasks = [BatchTask(scenario, entropy, i, n, sampler) for i, n in enumerate(sizes)]
     started = dt.datetime.now(dt.UTC)
@@ -126,7 +111,7 @@ def run(
     hist, fan = Histograms.empty(grids.quantities), Histograms.empty(grids.fan)
     sample_cash = None
     done = 0
-    for result in _results_in_order(chunks(tasks), grids, _effective_jobs(jobs)):  # in order
+    for result in results_in_order(chunks(tasks), grids, workers):  # in order
         if result.sample_cash is not None:
             sample_cash = result.sample_cash
         batch_ruin_counts.extend(result.batch_ruin_counts)

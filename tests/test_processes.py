@@ -1,0 +1,299 @@
+"""No process outlives a run: workers die with the main process whatever signal it gets, SIGTERM
+and Ctrl-C stop a run cleanly (one line, exit 143 / 130), and --jobs is resolved to a number of
+workers the machine has (capped with a note, refused in one line when it leaves none)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+import engine.pool
+import simulate
+from distributions.errors import RunwayWarning, ScenarioError
+from engine.pool import Terminated, resolve_jobs, stop_on_signals
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BENCH = str(ROOT / "scenarios" / "bench_runway.toml")
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+linux_only = pytest.mark.skipif(
+    not pathlib.Path("/proc/self/stat").exists(), reason="reads processes from /proc"
+)
+
+
+# ----- helpers: the processes of a session, from /proc --------------------------------------
+def session_processes(sid: int) -> dict[int, dict]:
+    """Live (not zombie) processes of session ``sid``: pid -> ppid, cpu seconds, command line."""
+    found = {}
+    for entry in pathlib.Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_bytes()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat.rsplit(b")", 1)[1].split()  # fields[0] is field 3 of proc(5): the state
+        state, ppid, session = fields[0], int(fields[1]), int(fields[3])
+        if session != sid or state in (b"Z", b"X"):
+            continue
+        cpu = (int(fields[11]) + int(fields[12])) / TICKS
+        found[int(entry.name)] = {"ppid": ppid, "cpu": cpu, "cmd": cmdline}
+    return found
+
+
+def workers_of(sid: int) -> dict[int, dict]:
+    return {p: v for p, v in session_processes(sid).items() if "popen_loky_posix" in v["cmd"]}
+
+
+def poll(condition, timeout: float, every: float = 0.05):
+    """Call ``condition`` until it returns something truthy (returned) or ``timeout`` passes
+    (then the last value is returned)."""
+    end = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() > end:
+            return value
+        time.sleep(every)
+
+
+def shm_entries(pid: int) -> set[str]:
+    """/dev/shm entries named after process ``pid`` (loky semaphores, joblib folders)."""
+    try:
+        names = os.listdir("/dev/shm")
+    except OSError:
+        return set()
+    return {n for n in names if f"-{pid}-" in n or f"_{pid}_" in n}
+
+
+@pytest.fixture
+def busy_run(tmp_path):
+    """A long run on 2 workers, started in its own session, once both workers are computing.
+
+    Yields (process, stderr file). Whatever the test does, the whole session is killed after."""
+    err = tmp_path / "stderr"
+    command = [
+        sys.executable, "simulate.py", "run", BENCH, "--paths", "20M", "--jobs", "2",
+        "--seed", "1", "--no-report", "--out", str(tmp_path / "run"),
+    ]  # fmt: skip
+    with open(err, "wb") as stderr:
+        proc = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True
+        )
+    try:
+
+        def computing():
+            workers = workers_of(proc.pid)
+            return len(workers) >= 2 and all(w["cpu"] >= 0.3 for w in workers.values())
+
+        if not poll(computing, timeout=60):
+            pytest.fail(f"the workers never got to work: {session_processes(proc.pid)}")
+        yield proc, err
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # the group outlives its leader
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+# ----- workers die with the main process ----------------------------------------------------
+@linux_only
+def test_workers_die_when_the_main_process_is_killed(busy_run):
+    proc, _ = busy_run
+    workers = workers_of(proc.pid)
+    assert all(w["ppid"] == proc.pid for w in workers.values())  # children of the main process
+
+    os.kill(proc.pid, signal.SIGKILL)  # the main process alone, as `timeout -s KILL` would
+    proc.wait()
+    killed = time.monotonic()
+    # Every process of the session (workers and loky's resource trackers) ends by itself, and
+    # the trackers remove the pool's semaphores on the way out.
+    left = poll(lambda: not session_processes(proc.pid), timeout=10) or session_processes(proc.pid)
+    assert left is True, f"still running {time.monotonic() - killed:.1f}s after: {left}"
+    assert poll(lambda: not shm_entries(proc.pid), timeout=2), shm_entries(proc.pid)
+
+
+@linux_only
+@pytest.mark.parametrize(
+    ("signals", "code", "line"),
+    [
+        ([signal.SIGTERM], 143, "runway: terminated"),
+        ([signal.SIGINT], 130, "runway: interrupted"),
+        ([signal.SIGINT, signal.SIGINT], 130, "runway: interrupted"),  # impatient: Ctrl-C twice
+        ([signal.SIGTERM, signal.SIGINT], 143, "runway: terminated"),
+    ],
+    ids=["sigterm", "sigint", "sigint-twice", "sigterm-then-sigint"],
+)
+def test_sigterm_and_ctrl_c_stop_the_run_cleanly(busy_run, signals, code, line):
+    proc, err = busy_run
+    for i, sig in enumerate(signals):
+        if i:
+            time.sleep(0.1)
+        os.kill(proc.pid, sig)  # the main process alone
+    assert proc.wait(timeout=20) == code
+    assert poll(lambda: not session_processes(proc.pid), timeout=10), session_processes(proc.pid)
+    text = err.read_text()
+    assert text.strip().splitlines() == [line], text  # no traceback, no "leaked semaphore"
+    assert not shm_entries(proc.pid)
+
+
+@pytest.fixture
+def default_handlers():
+    """Skip unless SIGTERM and SIGINT have their default handlers; put them back after."""
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    if before != (signal.SIG_DFL, signal.default_int_handler):
+        pytest.skip("SIGTERM or SIGINT already has a handler here")
+    yield before
+    signal.signal(signal.SIGTERM, before[0])
+    signal.signal(signal.SIGINT, before[1])
+
+
+def handlers():
+    return signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+
+
+def test_without_a_signal_the_handlers_come_back_at_once(default_handlers):
+    restore = stop_on_signals()
+    assert handlers() != default_handlers
+    restore()
+    assert handlers() == default_handlers
+
+
+def test_a_signal_raises_once_then_ctrl_c_works_again_after_the_grace(default_handlers):
+    assert issubclass(Terminated, KeyboardInterrupt)
+    restore = stop_on_signals(grace=0.3)
+    try:
+        with pytest.raises(Terminated):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)  # the handler runs at the next bytecode boundary
+        os.kill(os.getpid(), signal.SIGTERM)  # repeated while stopping: ignored
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+    finally:
+        restore()
+    os.kill(os.getpid(), signal.SIGINT)  # still within the grace: ignored
+    time.sleep(0.35)
+    with pytest.raises(KeyboardInterrupt) as caught:  # after the grace: Ctrl-C as before
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)
+    assert type(caught.value) is KeyboardInterrupt
+    assert handlers() == default_handlers
+
+
+def test_a_process_exiting_after_a_signal_ignores_more(default_handlers):
+    restore = stop_on_signals()
+    with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)
+    restore(exiting=True)
+    assert handlers() == (signal.SIG_IGN, signal.SIG_IGN)
+
+
+def test_main_outside_the_main_thread_leaves_signals_alone(capsys):
+    before = handlers()
+    codes = []
+    thread = threading.Thread(
+        target=lambda: codes.append(simulate.main(["run", BENCH, "--jobs", "0"]))
+    )
+    thread.start()
+    thread.join()
+    assert codes == [2] and handlers() == before
+    assert "--jobs must be >= 1" in capsys.readouterr().err
+
+
+# ----- how many workers ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("jobs", "cores", "workers", "note"),
+    [
+        (None, 2, 2, None),
+        (1, 2, 1, None),
+        (2, 2, 2, None),
+        (3, 2, 2, "--jobs 3 is more than the 2 cores here; using 2"),
+        (1000, 2, 2, "--jobs 1000 is more than the 2 cores here; using 2"),
+        (-1, 2, 2, None),
+        (-1, 8, 8, None),
+        (-2, 2, 1, None),
+        (-2, 8, 7, None),
+        (-8, 8, 1, None),
+        (4, 1, 1, "--jobs 4 is more than the 1 core here; using 1"),
+    ],
+)
+def test_resolve_jobs(jobs, cores, workers, note):
+    assert resolve_jobs(jobs, cores) == (workers, note)
+
+
+@pytest.mark.parametrize(
+    ("jobs", "cores", "message"),
+    [
+        (-3, 2, "--jobs -3 leaves no worker on 2 cores; use 1 to 2, or -1 for all cores"),
+        (-9, 8, "--jobs -9 leaves no worker on 8 cores; use 1 to 8, or -1 for all cores"),
+        (-2, 1, "--jobs -2 leaves no worker on 1 core; use 1, or -1 for all cores"),
+        (-(10**30), 2, "--jobs -1000000000000000000000000000000 leaves no worker on 2 cores"),
+        (0, 2, "--jobs 0 leaves no worker; use 1 to 2, or -1 for all cores"),
+    ],
+)
+def test_resolve_jobs_refuses_no_worker(jobs, cores, message):
+    with pytest.raises(ScenarioError) as caught:
+        resolve_jobs(jobs, cores)
+    assert str(caught.value).startswith(message)
+    assert len(str(caught.value).splitlines()) == 1
+
+
+def test_available_cores_is_what_this_process_may_use():
+    cores = engine.pool.available_cores()
+    assert 1 <= cores <= (os.cpu_count() or 1)
+    if hasattr(os, "sched_getaffinity"):
+        assert cores == min(len(os.sched_getaffinity(0)), os.cpu_count() or 1)
+
+
+def test_workers_for_warns_when_capped(monkeypatch):
+    monkeypatch.setattr(engine.pool, "available_cores", lambda: 2)
+    with pytest.warns(RunwayWarning, match="--jobs 1000 is more than the 2 cores here; using 2"):
+        assert engine.pool.workers_for(1000) == 2
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = simulate.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_refuses_jobs_leaving_no_worker(capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr(engine.pool, "available_cores", lambda: 2)
+    out = tmp_path / "r"
+    argv = ["--paths", "2000", "--jobs", "-3", "--out", str(out)]
+    code, _, err = run_cli(capsys, "run", BENCH, *argv)
+    assert code == 2
+    assert err.strip() == "--jobs -3 leaves no worker on 2 cores; use 1 to 2, or -1 for all cores"
+    assert not out.exists()
+
+
+def test_cli_caps_jobs_with_a_one_line_note(capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr(engine.pool, "available_cores", lambda: 2)
+    argv = ["--paths", "2000", "--seed", "1", "--jobs", "1000", "--no-report"]
+    code, out, err = run_cli(capsys, "run", BENCH, *argv, "--out", str(tmp_path / "r"))
+    assert code == 0 and "Chance cash runs out" in out
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err
+    assert lines[0].startswith("runway: warning: ")
+    assert lines[0].endswith("--jobs 1000 is more than the 2 cores here; using 2")
+
+
+@pytest.mark.parametrize("jobs", ["0", "two", "1.5"])
+def test_cli_refuses_jobs_that_are_not_a_count(capsys, jobs):
+    code, _, err = run_cli(capsys, "run", BENCH, "--jobs", jobs)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "--jobs" in err
+
+
+def test_parse_jobs_passes_negatives_through():
+    assert simulate.parse_jobs("-1") == -1
+    assert simulate.parse_jobs("-100") == -100  # resolve_jobs decides, knowing the cores
+    assert simulate.parse_jobs("1000") == 1000
