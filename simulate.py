@@ -3,6 +3,7 @@
 
     python simulate.py                                   the built-in scenario, headline answers
     python simulate.py run SCENARIO [--paths 1M] [--seed S] [--jobs J] [--sampler mc|lhs|sobol]
+                                    [--memory 512M] [--out DIR [--force]] [--no-report]
     python simulate.py ask SCENARIO|RUN_DIR --before YYYY-MM-DD [--json]
     python simulate.py validate SCENARIO
     python simulate.py report RUN_DIR
@@ -14,14 +15,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import decimal
 import json
+import os
 import pathlib
 import re
 import sys
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from distributions.errors import RunwayError, RunwayWarning, ScenarioError
+from distributions.errors import RunwayError, RunwayWarning, ScenarioError, escape_controls
 from distributions.samplers import SAMPLERS
 
 if TYPE_CHECKING:
@@ -34,6 +37,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 DEFAULT_SCENARIO = HERE / "scenarios" / "openai_2024.toml"
 DEFAULT_PATHS = 1_000_000
 DEFAULT_SEED = 2024
+MAX_PATHS = 10**10  # about two hours on two cores; bigger runs belong on a cluster
 
 
 def run(
@@ -41,7 +45,8 @@ def run(
 ) -> Results:
     """Simulate a scenario file (optionally one of its variants) or a parsed Scenario.
 
-    ``options``: ``paths``, ``seed``, ``jobs``, ``sampler``, ``batch_size``, ``progress``, as in
+    ``options``: ``paths``, ``seed``, ``jobs``, ``sampler``, ``batch_size``, ``memory_bytes``,
+    ``progress``, as in
     :func:`engine.runner.run`. Returns :class:`engine.results.Results`.
     """
     from cashflow.parse import load_scenario
@@ -57,17 +62,28 @@ _SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "b": 10**9}
 
 
 def parse_count(text: str) -> int:
-    """'1e6', '1_000_000', '1M', '2.5k', '10000' -> int (> 0)."""
+    """'1e6', '1_000_000', '1M', '2.5k', '10000' -> int (1 to MAX_PATHS)."""
     s = text.strip().replace("_", "").replace(",", "").lower()
-    m = re.fullmatch(r"(\d+(?:\.\d*)?(?:e\d+)?)([kmgb]?)", s)
+    m = re.fullmatch(r"(\d{1,30}(?:\.\d{0,30})?(?:e\d{1,4})?)([kmgb]?)", s)
     if not m:
         raise argparse.ArgumentTypeError(
-            f"'{text}' is not a number of paths; e.g. 1000000, 1_000_000, 1e6 or 1M"
+            f"'{_shown(text)}' is not a number of paths; e.g. 1000000, 1_000_000, 1e6 or 1M"
         )
-    value = float(m.group(1)) * _SUFFIX[m.group(2)]
-    if value < 1 or value != int(value):
-        raise argparse.ArgumentTypeError(f"'{text}' must be a whole number of paths >= 1")
+    value = decimal.Decimal(m.group(1)) * _SUFFIX[m.group(2)]
+    if value < 1 or value != value.to_integral_value():
+        raise argparse.ArgumentTypeError(f"'{_shown(text)}' must be a whole number of paths >= 1")
+    if value > MAX_PATHS:
+        raise argparse.ArgumentTypeError(
+            f"'{_shown(text)}' is more than the {MAX_PATHS:,} paths one run may have (about two "
+            "hours on two cores); the error of a probability shrinks as 1/sqrt(paths), so 1e8 "
+            "paths already give it to +/-0.01 points"
+        )
     return int(value)
+
+
+def _shown(text: str) -> str:
+    """User text as echoed in a message: at most 40 characters, control characters escaped."""
+    return escape_controls(text if len(text) <= 40 else text[:37] + "...")
 
 
 def parse_seed(text: str) -> int:
@@ -87,9 +103,18 @@ def parse_jobs(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number of jobs") from None
-    if value == 0 or value < -64:
+    if value == 0:  # negatives count back from the cores; engine.pool.resolve_jobs checks them
         raise argparse.ArgumentTypeError("--jobs must be >= 1, or -1 for all cores")
     return value
+
+
+def parse_memory(text: str) -> int:
+    from engine.memory import parse_memory as parse
+
+    try:
+        return parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(escape_controls(str(error))) from None
 
 
 def parse_date(text: str) -> dt.date:
@@ -110,12 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="runway", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
+    # Defaults of the simulation options are None here (filled in by _simulate), so that
+    # `ask RUN_DIR` can tell which options were given and refuse those it cannot honour.
     def sim_options(sp: argparse.ArgumentParser) -> None:
         sp.add_argument(
             "--paths",
             type=parse_count,
-            default=DEFAULT_PATHS,
-            help="number of simulated paths: 1000000, 1_000_000, 1e6 or 1M",
+            default=None,
+            help=f"number of simulated paths: 1000000, 1_000_000, 1e6 or 1M (default 1M, "
+            f"at most {MAX_PATHS:.0e})",
         )
         sp.add_argument(
             "--seed",
@@ -124,15 +152,22 @@ def build_parser() -> argparse.ArgumentParser:
             help="seed (entropy) for a reproducible run; default: fresh, printed",
         )
         sp.add_argument(
-            "--jobs", type=parse_jobs, default=-1, help="worker processes (default -1: all cores)"
+            "--jobs", type=parse_jobs, default=None, help="worker processes (default: all cores)"
         )
         sp.add_argument(
             "--sampler",
             choices=SAMPLERS,
-            default="mc",
+            default=None,
             help="plain Monte Carlo, Latin hypercube or scrambled Sobol",
         )
         sp.add_argument("--variant", default=None, help="a named variant of the scenario")
+        sp.add_argument(
+            "--memory",
+            dest="memory_bytes",
+            type=parse_memory,
+            default=None,
+            help="peak memory per process, which sets the batch size: 512M (default), 2G, ...",
+        )
 
     r = sub.add_parser("run", help="simulate a scenario and write a run directory")
     r.add_argument("scenario")
@@ -141,7 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         type=pathlib.Path,
         default=None,
-        help="run directory (default runs/<scenario>-<UTC timestamp>)",
+        help="run directory (default runs/<scenario>-<UTC timestamp>); must be new or empty",
+    )
+    r.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the previous run in --out (swapped in whole when the new run is written)",
     )
     r.add_argument("--no-report", action="store_true", help="skip the PDF report")
 
@@ -167,15 +207,37 @@ def _progress(done: int, total: int) -> None:
             print(file=sys.stderr)
 
 
-def _simulate(args: argparse.Namespace) -> Results:
-    options = {k: getattr(args, k) for k in ("paths", "seed", "jobs", "sampler")}
-    return run(args.scenario, variant=args.variant, progress=_progress, **options)
+SIM_DEFAULTS = {
+    "paths": DEFAULT_PATHS,
+    "seed": None,
+    "jobs": None,
+    "sampler": "mc",
+    "memory_bytes": None,
+}
 
 
-def _default_out(name: str) -> pathlib.Path:
-    slug = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").lower() or "scenario"
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    return pathlib.Path("runs") / f"{slug}-{stamp}"
+def _simulate(args: argparse.Namespace, scenario: Scenario) -> Results:
+    options = {
+        k: d if getattr(args, k) is None else getattr(args, k) for k, d in SIM_DEFAULTS.items()
+    }
+    return run(scenario, progress=_progress, **options)
+
+
+_stdout_gone = False
+
+
+def say(text: str = "") -> None:
+    """Print a line to stdout; if the reader has gone (``| head``), keep working silently."""
+    global _stdout_gone
+    if _stdout_gone:
+        return
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        _stdout_gone = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # nothing more, not even at exit, goes to the pipe
+        os.close(devnull)
 
 
 def _money(x: float) -> str:
@@ -210,22 +272,73 @@ def key_figures(results) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    results = _simulate(args)
-    out = args.out or _default_out(results.scenario.name)
-    from engine.rundir import save_run
+    from cashflow.parse import load_scenario
+    from engine.rundir import claim_run_dir, estimated_bytes
+    from engine.runner import FAN_BINS, HIST_BINS
 
-    save_run(results, out, variant=args.variant)
+    scenario = load_scenario(args.scenario, variant=args.variant)
+    need = estimated_bytes(scenario, HIST_BINS, FAN_BINS)
+    run_dir = claim_run_dir(args.out, scenario.name, force=args.force, need_bytes=need)
+    try:
+        results = _simulate(args, scenario)
+    except BaseException:
+        run_dir.discard()
+        raise
+    lost = _save(results, run_dir, args.variant)
     if args.seed is None:
-        print(f"Seed (fresh entropy, recorded in the run): {results.seed}")
+        say(f"Seed (fresh entropy, recorded in the run): {results.seed}")
     for answer in results.answers():
-        print(answer.sentence())
-    print(key_figures(results))
+        say(answer.sentence())
+    say(key_figures(results))
+    if lost:
+        print(f"runway: {lost}", file=sys.stderr)
+        return 1
+    problem = None
     if not args.no_report:
         from reports.pdf import write_report
 
-        print(f"Report: {write_report(results, out)}")
-    print(f"Run directory: {out}")
+        try:
+            write_report(results, run_dir.work)
+        except OSError as error:
+            problem = (
+                f"the report could not be written ({error.strerror or error}); the results are "
+                f"saved: rebuild it with `runway report {run_dir.path}`"
+            )
+    run_dir.commit()
+    if not args.no_report and problem is None:
+        say(f"Report: {run_dir.path / 'report.pdf'}")
+    say(f"Run directory: {run_dir.path}")
+    if problem:
+        print(f"runway: {problem}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _save(results: Results, run_dir, variant: str | None) -> str | None:
+    """Save the run; on a disk failure save it elsewhere if possible. None, or what was lost."""
+    import tempfile
+
+    from engine.rundir import claim_run_dir, save_run
+
+    try:
+        save_run(results, run_dir, variant=variant)
+        return None
+    except OSError as error:
+        reason = error.strerror or str(error)
+    run_dir.discard()
+    try:
+        rescue = pathlib.Path(tempfile.mkdtemp(prefix="runway-rescued-"))
+        save_run(results, claim_run_dir(rescue, results.scenario.name), variant=variant)
+    except (OSError, RunwayError):
+        return (
+            f"{run_dir.path}: the run directory could not be written ({reason}), nor a copy in "
+            f"the temporary directory: the results of {results.paths:,} paths are lost except "
+            "the answers printed above"
+        )
+    return (
+        f"{run_dir.path}: the run directory could not be written ({reason}); the results "
+        f"were saved to {rescue} instead (no report: `runway report {rescue}` builds it)"
+    )
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -233,16 +346,34 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if target.is_dir():
         from engine.rundir import load_run
 
+        options = {**{k: f"--{k}" for k in SIM_DEFAULTS}, "memory_bytes": "--memory"}
+        given = [
+            flag
+            for k, flag in {**options, "variant": "--variant"}.items()
+            if getattr(args, k) is not None
+        ]
+        if given:
+            raise ScenarioError(
+                f"{target}: {', '.join(given)} cannot apply to a finished run (ask RUN_DIR "
+                f"answers from the saved results); drop {'it' if len(given) == 1 else 'them'}, "
+                "or ask the scenario file to simulate afresh"
+            )
         results = load_run(target)
     else:
-        results = _simulate(args)
+        from cashflow.parse import load_scenario
+        from engine.results import check_question_date
+
+        scenario = load_scenario(target, variant=args.variant)
+        s = scenario
+        check_question_date(s.start_year, s.start_month, s.horizon_months, args.before)
+        results = _simulate(args, scenario)
     answer = results.probability_runs_out_before(args.before)
     if args.json:
-        print(json.dumps(answer.as_dict(results.scenario.name)))
+        say(json.dumps(answer.as_dict(results.scenario.name)))
     else:
         if args.seed is None and not target.is_dir():
-            print(f"Seed (fresh entropy): {results.seed}")
-        print(answer.sentence())
+            say(f"Seed (fresh entropy): {results.seed}")
+        say(answer.sentence())
     return 0
 
 
@@ -251,14 +382,22 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from cashflow.parse import load_scenario
 
     scenario = load_scenario(args.scenario)
-    print(format_input_table(scenario))
+    say(format_input_table(scenario))
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from reports.pdf import build_report
 
-    print(f"Report: {build_report(args.run_dir)}")
+    try:
+        path = build_report(args.run_dir)
+    except OSError as error:
+        print(
+            f"runway: {args.run_dir}: the report could not be written: {error.strerror or error}",
+            file=sys.stderr,
+        )
+        return 1
+    say(f"Report: {path}")
     return 0
 
 
@@ -267,6 +406,7 @@ COMMANDS = {"run": cmd_run, "ask": cmd_ask, "validate": cmd_validate, "report": 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python simulate.py`` and the ``runway`` console script."""
+    as_program = argv is None  # the process's entry point: it exits when this returns
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv:
         argv = ["run", str(DEFAULT_SCENARIO), "--seed", str(DEFAULT_SEED)]
@@ -281,8 +421,11 @@ def main(argv: list[str] | None = None) -> int:
         if text not in shown:
             shown.add(text)
             prefix = "warning" if issubclass(category, RunwayWarning) else category.__name__
-            print(f"runway: {prefix}: {text}", file=sys.stderr)
+            print(f"runway: {prefix}: {escape_controls(text)}", file=sys.stderr)
 
+    from engine.pool import Terminated, stop_on_signals
+
+    restore_signals = stop_on_signals()  # SIGTERM like Ctrl-C; a repeated one waits for the stop
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", RunwayWarning)
@@ -299,11 +442,43 @@ def main(argv: list[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     except RunwayError as exc:
-        print(f"runway: {exc}", file=sys.stderr)
+        print(f"runway: {escape_controls(str(exc))}", file=sys.stderr)
         return 1
+    except MemoryError:
+        print(
+            "runway: out of memory; use fewer --jobs or a smaller --memory budget per process",
+            file=sys.stderr,
+        )
+        return 1
+    except Exception as exc:  # a bug in Runway: one line here, the traceback in a file
+        if os.environ.get("RUNWAY_DEBUG"):
+            raise
+        print(f"runway: internal error: {_crash_report(exc, argv)}", file=sys.stderr)
+        return 70
+    except Terminated:
+        print("runway: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("runway: interrupted", file=sys.stderr)
         return 130
+    finally:
+        restore_signals(exiting=as_program)
+
+
+def _crash_report(exc: Exception, argv: list[str]) -> str:
+    """Write the traceback of an unexpected error to a file; the one line that names it."""
+    import tempfile
+    import traceback
+
+    what = escape_controls(f"{type(exc).__name__}: {exc}")[:300]
+    try:
+        fd, path = tempfile.mkstemp(prefix="runway-crash-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(f"runway {' '.join(argv)}\n\n")
+            traceback.print_exception(exc, file=f)
+    except OSError:
+        return f"{what} (please report it; RUNWAY_DEBUG=1 shows the traceback)"
+    return f"{what} (please report it with the details in {path})"
 
 
 if __name__ == "__main__":

@@ -21,11 +21,30 @@ from distributions.errors import ScenarioError
 from engine.histogram import Histograms
 from engine.outcomes import Layout
 
-__all__ = ["BEYOND", "PERCENTILES", "Z95", "Answer", "Results", "wilson_interval"]
+__all__ = [
+    "BEYOND",
+    "PERCENTILES",
+    "Z95",
+    "Answer",
+    "Results",
+    "check_question_date",
+    "wilson_interval",
+]
 
 BEYOND = "beyond the horizon"
 PERCENTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
 Z95 = 1.959963984540054
+
+
+def check_question_date(start_year: int, start_month: int, horizon: int, before: dt.date) -> int:
+    """Whole months completed before ``before``; a one-line error if outside the horizon."""
+    first, last = calendar.question_dates(start_year, start_month, horizon)
+    if not first <= before <= last:
+        raise ScenarioError(
+            f"--before {before.isoformat()} is outside the simulated horizon; valid dates are "
+            f"{first.isoformat()} to {last.isoformat()}"
+        )
+    return calendar.months_before(start_year, start_month, before)
 
 
 def wilson_interval(successes: np.ndarray | int, n: np.ndarray | int, z: float = Z95) -> tuple:
@@ -131,14 +150,7 @@ class Results:
     def month_index_before(self, before: dt.date) -> int:
         """Whole months from the start to ``before``, checked against the horizon."""
         s = self.scenario
-        months = calendar.months_before(s.start_year, s.start_month, before)
-        if not 1 <= months <= self.horizon_months:
-            last = self.month_label(self.horizon_months)
-            raise ScenarioError(
-                f"--before {before.isoformat()} is outside the simulated horizon; "
-                f"valid: after {self.month_label(0)}-01 up to {last}-01"
-            )
-        return months
+        return check_question_date(s.start_year, s.start_month, self.horizon_months, before)
 
     # ----- the runway question --------------------------------------------------------------
     def probability_runs_out_before(self, before: dt.date | str) -> Answer:

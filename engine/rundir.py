@@ -1,41 +1,77 @@
-"""The run directory: what a finished run leaves on disk, and reading it back.
+"""The run directory: claimed when a run starts, filled when it ends, never shared or mixed.
 
 Layout::
 
-    manifest.json    scenario copy and its sha256, seed, paths, sampler, batch size, versions,
-                     start and end time
-    summary.json     headline answers, runway percentiles, per-year figures
+    manifest.json    written first (``"status": "running"``, created exclusively: the claim),
+                     replaced at the end (``"finished"``) with seed, paths, sampler, batch size,
+                     versions, times and the sha256 of every file below
     scenario.toml    a byte-for-byte copy of the scenario file
+    inputs/          a copy of every file the scenario reads (empirical CSVs)
     results.npz      merged counts and histograms: enough to answer any question and rebuild
                      every table and chart without simulating again
+    summary.json     headline answers, runway percentiles, per-year figures
     *.csv            result tables (and *.parquet when pyarrow is installed)
+    report.pdf, charts/   the report (rebuilt from the files above by ``report RUN_DIR``)
 
-Every file is written atomically (temporary file in the same directory, then rename).
+Guarantees: a directory is created exclusively (two runs never share one; without ``--out``
+a suffix makes the name unique); an existing non-empty directory is refused, or with
+``force`` replaced whole (the new run is written into a sibling and swapped in at the end,
+so old and new files are never mixed); every path problem is found before simulating, by
+creating the directory and its manifest and checking the free space. Reading back is in
+:mod:`engine.readback`.
 """
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
-import hashlib
+import errno
 import importlib.metadata
 import json
 import os
 import pathlib
 import platform
-import tempfile
-import tomllib
-from collections.abc import Callable
+import re
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import scipy
 
-from distributions.errors import ScenarioError
-from engine.batch import layout_of
-from engine.histogram import Grid, Histograms
-from engine.results import Results
+from distributions.errors import RunwayError, ScenarioError
+from engine.files import (
+    atomic_write,
+    create_exclusive,
+    fsync_directory,
+    pid_alive,
+    sha256_of,
+)
 
-__all__ = ["atomic_write", "load_run", "save_run"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cashflow.scenario import Scenario
+    from engine.results import Results
+
+__all__ = [
+    "FORMAT",
+    "RunDir",
+    "atomic_write",
+    "claim_run_dir",
+    "default_run_dir",
+    "input_files",
+    "load_run",
+    "save_run",
+]
+
+FORMAT = 1  # version of the run directory layout, recorded in the manifest
+MANIFEST = "manifest.json"
+SCENARIO_COPY = "scenario.toml"
+INPUTS = "inputs"
+RESULTS = "results.npz"
+REPORT_ALLOWANCE = 8 * 2**20  # bytes kept free for the report and charts
 
 try:
     VERSION = importlib.metadata.version("runway")
@@ -43,37 +79,251 @@ except importlib.metadata.PackageNotFoundError:  # run from a checkout without i
     VERSION = "unknown"
 
 
-def atomic_write(path: pathlib.Path, write: Callable[[pathlib.Path], None]) -> None:
-    """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp_path = pathlib.Path(tmp)
+@dataclass(frozen=True)
+class RunDir:
+    """A claimed run directory: ``path`` is where the run ends up; ``work`` where it is being
+    written (the same, or with ``force`` a hidden sibling swapped in by :meth:`commit`)."""
+
+    path: pathlib.Path
+    work: pathlib.Path
+    created: bool  # True if this run created ``path`` itself
+
+    @property
+    def replacing(self) -> bool:
+        return self.work != self.path
+
+    def commit(self) -> pathlib.Path:
+        """Put the finished run in place (swap it in when replacing); returns ``path``."""
+        if self.replacing:
+            _swap(self.work, self.path)
+        fsync_directory(self.path.parent)
+        return self.path
+
+    def discard(self) -> None:
+        """Remove what this run wrote (a failed run); a replaced directory stays untouched."""
+        if self.replacing or self.created:
+            shutil.rmtree(self.work if self.replacing else self.path, ignore_errors=True)
+        else:  # an empty directory the user named: empty it again
+            for entry in list(self.work.iterdir()):
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+
+
+def default_run_dir(name: str, root: pathlib.Path = pathlib.Path("runs")) -> pathlib.Path:
+    """``runs/<scenario slug>-<UTC timestamp>`` (made unique when claimed)."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").lower()[:60] or "scenario"
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return root / f"{slug}-{stamp}"
+
+
+def claim_run_dir(
+    out: pathlib.Path | None,
+    scenario_name: str,
+    *,
+    force: bool = False,
+    need_bytes: int = 0,
+) -> RunDir:
+    """Create the run directory (exclusively) and its first manifest, before any simulation.
+
+    ``out`` None: ``runs/<slug>-<timestamp>``, with ``-2``, ``-3``, ... if taken. ``out`` given:
+    created if missing; an empty directory is used; a non-empty one is refused unless ``force``
+    and it is a run directory. ``need_bytes``: the space the run's files will take, checked
+    against the free space. Every problem is a one-line :class:`ScenarioError`.
+    """
     try:
-        write(tmp_path)
-        os.replace(tmp_path, path)
-    finally:
-        tmp_path.unlink(missing_ok=True)
+        if out is None:
+            run = _claim_new(default_run_dir(scenario_name))
+        else:
+            run = _claim_out(pathlib.Path(out), force=force)
+    except OSError as error:
+        raise ScenarioError(f"--out {out or 'runs/'}: {_describe(error)}") from None
+    try:
+        _check_free_space(run, need_bytes)
+        create_exclusive(run.work / MANIFEST, _initial_manifest(scenario_name))
+    except FileExistsError:
+        raise ScenarioError(f"{run.path}: another run is writing this directory") from None
+    except OSError as error:
+        run.discard()
+        raise ScenarioError(
+            f"{run.path}: cannot write the run directory: {_describe(error)}"
+        ) from None
+    except ScenarioError:
+        run.discard()
+        raise
+    return run
 
 
-def _write_text(path: pathlib.Path, text: str) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+def _claim_new(base: pathlib.Path) -> RunDir:
+    base.parent.mkdir(parents=True, exist_ok=True)
+    for i in range(1, 10_000):
+        path = base if i == 1 else base.with_name(f"{base.name}-{i}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return RunDir(path=path, work=path, created=True)
+    raise ScenarioError(f"{base}: too many runs with this name in the same second")
 
 
-def _write_json(path: pathlib.Path, data: dict) -> None:
-    _write_text(path, json.dumps(data, indent=2, default=_json_default) + "\n")
+def _claim_out(path: pathlib.Path, *, force: bool) -> RunDir:
+    if path.exists() and not path.is_dir():
+        raise ScenarioError(f"--out {path}: is a file, not a directory; name a new directory")
+    try:
+        path.mkdir(parents=True)
+        return RunDir(path=path, work=path, created=True)
+    except FileExistsError:
+        pass
+    except NotADirectoryError:
+        raise ScenarioError(
+            f"--out {path}: a parent of this path is a file, not a directory"
+        ) from None
+    if not any(path.iterdir()):
+        return RunDir(path=path, work=path, created=False)
+    if not force:
+        raise ScenarioError(
+            f"--out {path}: already exists and is not empty; choose a new directory, or add "
+            "--force to replace a previous run there"
+        )
+    if not _is_run_dir(path):
+        raise ScenarioError(
+            f"--out {path}: is not a Runway run directory (no readable {MANIFEST}); --force "
+            "only replaces run directories"
+        )
+    _remove_stale_siblings(path)
+    work = path.with_name(f".{path.name}.runway-new.{os.getpid()}.{secrets.token_hex(4)}")
+    work.mkdir()
+    return RunDir(path=path, work=work, created=False)
 
 
-def _json_default(value: object) -> object:
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+def _is_run_dir(path: pathlib.Path) -> bool:
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and ("runway_version" in manifest or "format" in manifest)
 
 
+def _remove_stale_siblings(path: pathlib.Path) -> None:
+    """Hidden siblings of a ``force`` run that was killed before its swap (writer gone)."""
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.runway-(?:new|old)\.(\d+)\.[0-9a-f]{{8}}$")
+    for entry in path.parent.iterdir():
+        match = pattern.match(entry.name)
+        if match and not pid_alive(int(match[1])):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _swap(new: pathlib.Path, old: pathlib.Path) -> None:
+    """Exchange two directories atomically (Linux renameat2), else by two renames."""
+    if _exchange(new, old):
+        shutil.rmtree(new, ignore_errors=True)  # ``new`` now holds the old contents
+        return
+    trash = old.with_name(f".{old.name}.runway-old.{os.getpid()}.{secrets.token_hex(4)}")
+    os.rename(old, trash)
+    os.rename(new, old)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def _exchange(a: pathlib.Path, b: pathlib.Path) -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return result == 0
+
+
+def _check_free_space(run: RunDir, need_bytes: int) -> None:
+    try:
+        free = shutil.disk_usage(run.work).free
+    except OSError:
+        return
+    if free < need_bytes:
+        raise ScenarioError(
+            f"{run.path}: not enough free space: {_size(free)} free, the run's files need about "
+            f"{_size(need_bytes)}; free some space or choose another --out"
+        )
+
+
+def _size(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    raise AssertionError
+
+
+def _describe(error: OSError) -> str:
+    reasons = {
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.EROFS: "read-only file system",
+        errno.ENOSPC: "no space left on the device",
+        errno.EDQUOT: "disk quota exceeded",
+        errno.ENOTDIR: "a parent of this path is a file, not a directory",
+        errno.ENAMETOOLONG: "file name too long",
+        errno.ENOENT: "no such file or directory",
+    }
+    return reasons.get(error.errno, error.strerror or str(error))
+
+
+def _initial_manifest(scenario_name: str) -> bytes:
+    data = {
+        "format": FORMAT,
+        "runway_version": VERSION,
+        "status": "running",
+        "scenario": scenario_name,
+        "pid": os.getpid(),
+        "host": platform.node(),
+        "started": dt.datetime.now(dt.UTC).isoformat(),
+    }
+    return (json.dumps(data, indent=2) + "\n").encode()
+
+
+def estimated_bytes(scenario: Scenario, hist_bins: int, fan_bins: int) -> int:
+    """An upper bound of the run directory's size (results uncompressed, tables, report)."""
+    from engine.batch import layout_of
+
+    quantities = len(layout_of(scenario).quantity_names())
+    h = scenario.horizon_months
+    return 8 * (hist_bins * (quantities + 2) + fan_bins * (h + 2)) + REPORT_ALLOWANCE
+
+
+# ----- the files a scenario reads -----------------------------------------------------------
+def _file_references(doc: Any) -> Iterator[str]:
+    """Every file name the scenario document refers to (``csv = "..."`` in any table)."""
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("csv", "xlsx") and isinstance(value, str):
+                    yield value
+                elif isinstance(value, dict | list):
+                    stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, dict | list))
+
+
+def input_files(scenario: Scenario) -> dict[str, pathlib.Path]:
+    """The files the scenario reads, by the name written in it -> where they were read from."""
+    base = pathlib.Path(scenario.file).parent if scenario.file else pathlib.Path.cwd()
+    out = {}
+    for name in _file_references(scenario.raw):
+        path = pathlib.Path(name)
+        out[name] = path if path.is_absolute() else base / path
+    return out
+
+
+def _copy_name(index: int, name: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", pathlib.Path(name).name).lstrip(".") or "file"
+    return f"{INPUTS}/{index:02d}-{stem[:80]}"
+
+
+# ----- saving -------------------------------------------------------------------------------
 def tables(results: Results) -> dict[str, pd.DataFrame]:
     """The result tables written as CSV, by file stem."""
     out = {
@@ -98,16 +348,10 @@ def _have_pyarrow() -> bool:
     return True
 
 
-def save_run(results: Results, run_dir: pathlib.Path, *, variant: str | None = None) -> None:
-    """Write the run directory for ``results`` (creating it if needed)."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    scenario = results.scenario
-    source = pathlib.Path(scenario.file) if scenario.file else None
-    data = source.read_bytes() if source and source.exists() else b""
-    atomic_write(run_dir / "scenario.toml", lambda tmp: tmp.write_bytes(data))
-
-    hist = results.hist
-    arrays = {
+def result_arrays(results: Results) -> dict[str, np.ndarray]:
+    """The arrays of ``results.npz``."""
+    hist, fan = results.hist, results.fan
+    return {
         "batch_ruin_counts": results.batch_ruin_counts,
         "batch_sizes": results.batch_sizes,
         "driver_counts": results.driver_counts,
@@ -123,54 +367,120 @@ def save_run(results: Results, run_dir: pathlib.Path, *, variant: str | None = N
         "hist_max": hist.maximum,
         "grid_lo": hist.grid.lo,
         "grid_hi": hist.grid.hi,
-        "fan_counts": results.fan.counts,
-        "fan_sums": results.fan.sums,
-        "fan_min": results.fan.minimum,
-        "fan_max": results.fan.maximum,
-        "fan_lo": results.fan.grid.lo,
-        "fan_hi": results.fan.grid.hi,
+        "fan_counts": fan.counts,
+        "fan_sums": fan.sums,
+        "fan_min": fan.minimum,
+        "fan_max": fan.maximum,
+        "fan_lo": fan.grid.lo,
+        "fan_hi": fan.grid.hi,
     }
-    atomic_write(run_dir / "results.npz", lambda tmp: _save_npz(tmp, arrays))
+
+
+def save_run(
+    results: Results, run_dir: RunDir | pathlib.Path | str, *, variant: str | None = None
+) -> pathlib.Path:
+    """Write the files of ``results`` into a claimed run directory (a path is claimed first:
+    created, or an empty directory); the manifest, with every file's sha256, is written last.
+    Returns the directory written (``run_dir.work``). Raises OSError when the disk fails."""
+    run = run_dir if isinstance(run_dir, RunDir) else claim_run_dir(pathlib.Path(run_dir), "")
+    work = run.work
+    scenario = results.scenario
+    source = pathlib.Path(scenario.file) if scenario.file else None
+    data = source.read_bytes() if source and source.is_file() else b""
+    atomic_write(work / SCENARIO_COPY, lambda tmp: tmp.write_bytes(data))
+    checksums = {SCENARIO_COPY: sha256_of(work / SCENARIO_COPY)}
+
+    inputs = {}
+    for i, (name, original) in enumerate(input_files(scenario).items(), start=1):
+        copy = _copy_name(i, name)
+        try:
+            content = original.read_bytes()
+        except OSError as error:
+            raise RunwayError(
+                f"{original}: the scenario's input file cannot be copied into the run "
+                f"directory: {_describe(error)}"
+            ) from None
+        atomic_write(work / copy, lambda tmp, c=content: tmp.write_bytes(c))
+        checksums[copy] = sha256_of(work / copy)
+        inputs[name] = copy
+
+    atomic_write(work / RESULTS, lambda tmp: _save_npz(tmp, result_arrays(results)))
+    checksums[RESULTS] = sha256_of(work / RESULTS)
 
     parquet = _have_pyarrow()
     for stem, frame in tables(results).items():
-        atomic_write(run_dir / f"{stem}.csv", lambda tmp, f=frame: f.to_csv(tmp, index=False))
+        atomic_write(work / f"{stem}.csv", lambda tmp, f=frame: f.to_csv(tmp, index=False))
+        checksums[f"{stem}.csv"] = sha256_of(work / f"{stem}.csv")
         if parquet:
             atomic_write(
-                run_dir / f"{stem}.parquet", lambda tmp, f=frame: f.to_parquet(tmp, index=False)
+                work / f"{stem}.parquet", lambda tmp, f=frame: f.to_parquet(tmp, index=False)
             )
-    _write_json(run_dir / "summary.json", results.summary())
-    _write_json(
-        run_dir / "manifest.json",
-        {
-            "runway_version": VERSION,
-            "scenario": scenario.name,
-            "scenario_file": str(source.resolve()) if source else None,
-            "scenario_copy": "scenario.toml",
-            "scenario_sha256": hashlib.sha256(data).hexdigest(),
-            "variant": variant,
-            "seed": results.seed,
-            "paths": results.paths,
-            "sampler": results.sampler,
-            "batch_size": results.batch_size,
-            "batches": len(results.batch_sizes),
-            "hist_bins": hist.grid.bins,
-            "fan_bins": results.fan.grid.bins,
-            "fan_paths": results.fan.n,
-            "driver_inputs": list(results.driver_names),
-            "funding_rounds": list(results.funding_names),
-            "started": results.started.isoformat(),
-            "finished": (results.started + dt.timedelta(seconds=results.seconds)).isoformat(),
-            "seconds": results.seconds,
-            "versions": {
-                "python": platform.python_version(),
-                "numpy": np.__version__,
-                "scipy": scipy.__version__,
-                "pandas": pd.__version__,
-                "runway": VERSION,
-            },
+    _write_json(work / "summary.json", results.summary())
+    checksums["summary.json"] = sha256_of(work / "summary.json")
+    _write_json(work / MANIFEST, _manifest(results, variant, source, data, inputs, checksums))
+    return work
+
+
+def _manifest(
+    results: Results,
+    variant: str | None,
+    source: pathlib.Path | None,
+    data: bytes,
+    inputs: dict[str, str],
+    checksums: dict[str, str],
+) -> dict[str, Any]:
+    import hashlib
+
+    import pandas as pd
+    import scipy
+
+    return {
+        "format": FORMAT,
+        "status": "finished",
+        "runway_version": VERSION,
+        "scenario": results.scenario.name,
+        "scenario_file": str(source.resolve()) if source else None,
+        "scenario_copy": SCENARIO_COPY,
+        "scenario_sha256": hashlib.sha256(data).hexdigest(),
+        "inputs": inputs,
+        "variant": variant,
+        "seed": results.seed,
+        "paths": results.paths,
+        "sampler": results.sampler,
+        "batch_size": results.batch_size,
+        "batches": len(results.batch_sizes),
+        "hist_bins": results.hist.grid.bins,
+        "fan_bins": results.fan.grid.bins,
+        "fan_paths": results.fan.n,
+        "driver_inputs": list(results.driver_names),
+        "funding_rounds": list(results.funding_names),
+        "started": results.started.isoformat(),
+        "finished": (results.started + dt.timedelta(seconds=results.seconds)).isoformat(),
+        "seconds": results.seconds,
+        "sha256": checksums,
+        "versions": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "scipy": scipy.__version__,
+            "pandas": pd.__version__,
+            "runway": VERSION,
         },
-    )
+    }
+
+
+def _write_json(path: pathlib.Path, data: dict) -> None:
+    text = json.dumps(data, indent=2, default=_json_default) + "\n"
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
 def _save_npz(path: pathlib.Path, arrays: dict[str, np.ndarray]) -> None:
@@ -179,58 +489,7 @@ def _save_npz(path: pathlib.Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 def load_run(run_dir: str | pathlib.Path) -> Results:
-    """Read a finished run directory back into :class:`Results` (no simulation)."""
-    from cashflow.parse import parse_scenario
+    """Read a finished run directory back (verified first); see :mod:`engine.readback`."""
+    from engine.readback import load_run as _load
 
-    run_dir = pathlib.Path(run_dir)
-    manifest_path = run_dir / "manifest.json"
-    if not manifest_path.is_file():
-        raise ScenarioError(f"{run_dir}: not a finished run directory (no manifest.json)")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        copy = run_dir / manifest["scenario_copy"]
-        doc = tomllib.loads(copy.read_text(encoding="utf-8"))
-        with np.load(run_dir / "results.npz") as z:
-            a = {k: z[k] for k in z.files}
-    except (OSError, ValueError, KeyError, tomllib.TOMLDecodeError) as exc:
-        raise ScenarioError(f"{run_dir}: run directory is damaged or incomplete ({exc})") from None
-    original = manifest.get("scenario_file")
-    base_dir = pathlib.Path(original).parent if original else run_dir
-    scenario = parse_scenario(doc, file=str(copy), base_dir=base_dir, variant=manifest["variant"])
-    grid = Grid(lo=a["grid_lo"], hi=a["grid_hi"], bins=int(manifest["hist_bins"]))
-    hist = Histograms(
-        grid=grid,
-        counts=a["hist_counts"],
-        sums=a["hist_sums"],
-        n=int(manifest["paths"]),
-        minimum=a["hist_min"],
-        maximum=a["hist_max"],
-    )
-    fan = Histograms(
-        grid=Grid(lo=a["fan_lo"], hi=a["fan_hi"], bins=int(manifest["fan_bins"])),
-        counts=a["fan_counts"],
-        sums=a["fan_sums"],
-        n=int(manifest["fan_paths"]),
-        minimum=a["fan_min"],
-        maximum=a["fan_max"],
-    )
-    sample = a["sample_cash"]
-    return Results(
-        scenario=scenario,
-        layout=layout_of(scenario),
-        paths=int(manifest["paths"]),
-        seed=int(manifest["seed"]),
-        sampler=manifest["sampler"],
-        batch_size=int(manifest["batch_size"]),
-        batch_ruin_counts=a["batch_ruin_counts"],
-        batch_sizes=a["batch_sizes"],
-        hist=hist,
-        fan=fan,
-        driver_names=tuple(manifest["driver_inputs"]),
-        driver_counts=a["driver_counts"],
-        funding_names=tuple(manifest["funding_rounds"]),
-        funding_counts=a["funding_counts"],
-        sample_cash=sample if len(sample) else None,
-        started=dt.datetime.fromisoformat(manifest["started"]),
-        seconds=float(manifest["seconds"]),
-    )
+    return _load(run_dir)

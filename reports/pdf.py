@@ -13,8 +13,9 @@ import pathlib
 
 from matplotlib.backends.backend_pdf import PdfPages
 
+from engine.files import atomic_write
 from engine.results import Results
-from engine.rundir import atomic_write, load_run
+from engine.rundir import load_run
 from reports import style
 from reports.data import ReportData, collect
 from reports.figures import Chart, chart_list, standalone

@@ -137,3 +137,24 @@ def test_warnings_are_one_plain_line_naming_the_file(capsys):
     lines = [line for line in err.splitlines() if "repaired" in line]
     assert len(lines) == 1  # once, though the variants re-validate the same matrix
     assert lines[0].startswith(f"runway: warning: {scenario}: correlations.matrix: ")
+
+
+def test_an_unexpected_error_is_one_line_with_the_details_in_a_file(monkeypatch, capsys):
+    def broken(_args):
+        raise TypeError("a bug")
+
+    monkeypatch.setitem(simulate.COMMANDS, "validate", broken)
+    monkeypatch.delenv("RUNWAY_DEBUG", raising=False)
+    code, _, err = run_cli(capsys, "validate", BENCH)
+    assert code == 70 and len(err.strip().splitlines()) == 1
+    assert err.startswith("runway: internal error: TypeError: a bug (please report it")
+    details = pathlib.Path(err.split("details in ")[1].rstrip(")\n"))
+    try:
+        assert "Traceback" in details.read_text() and "raise TypeError" in details.read_text()
+    finally:
+        details.unlink()
+
+
+def test_escape_sequences_in_arguments_are_not_echoed_raw(capsys):
+    code, _, err = run_cli(capsys, "run", BENCH, "--paths", "\x1b[2J")
+    assert code == 2 and "\x1b" not in err and "\\x1b[2J" in err

@@ -1,0 +1,301 @@
+"""Reading a run directory back, verified: nothing is answered from a damaged run.
+
+:func:`load_run` checks, in order: the manifest parses and has the expected keys and types
+(schema below); the run finished; every file the manifest lists matches its sha256 (scenario
+copy, copies of the scenario's input files, results.npz, tables); the results' arrays have the
+shapes, types and totals the manifest and scenario imply. Any failure is one line,
+``RUN_DIR: run directory is damaged: what``, raised as :class:`ScenarioError` (exit 2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import pathlib
+import tomllib
+import zipfile
+from typing import Any
+
+import numpy as np
+
+from distributions.errors import ScenarioError
+from engine.files import sha256_of
+
+__all__ = ["DamagedRun", "load_run", "read_manifest"]
+
+MAX_MANIFEST_BYTES = 16 * 2**20
+
+# key -> (accepted types, check) of a finished run's manifest.
+_INT, _STR, _FLOAT = (int,), (str,), (int, float)
+_SCHEMA: dict[str, tuple[tuple[type, ...], Any]] = {
+    "status": (_STR, None),
+    "scenario_copy": (_STR, None),
+    "scenario_sha256": (_STR, None),
+    "seed": (_INT, lambda v: v >= 0),
+    "paths": (_INT, lambda v: v >= 1),
+    "sampler": (_STR, lambda v: v in ("mc", "lhs", "sobol")),
+    "batch_size": (_INT, lambda v: v >= 1),
+    "hist_bins": (_INT, lambda v: 1 <= v <= 2**24),
+    "fan_bins": (_INT, lambda v: 1 <= v <= 2**24),
+    "fan_paths": (_INT, lambda v: v >= 0),
+    "driver_inputs": ((list,), lambda v: all(isinstance(x, str) for x in v)),
+    "funding_rounds": ((list,), lambda v: all(isinstance(x, str) for x in v)),
+    "started": (_STR, None),
+    "seconds": (_FLOAT, lambda v: v >= 0),
+}
+
+
+class DamagedRun(ScenarioError):
+    """A run directory that cannot be trusted: one line naming it and what is wrong."""
+
+    def __init__(self, run_dir: pathlib.Path, what: str) -> None:
+        super().__init__(f"{run_dir}: run directory is damaged: {what}")
+
+
+def read_manifest(run_dir: pathlib.Path) -> dict[str, Any]:
+    """The manifest of ``run_dir`` as a dict (any status), or a one-line error."""
+    path = run_dir / "manifest.json"
+    if not run_dir.is_dir():
+        raise ScenarioError(f"{run_dir}: no such run directory")
+    if not path.exists():
+        raise ScenarioError(f"{run_dir}: not a finished run directory (no manifest.json)")
+    try:
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise DamagedRun(run_dir, "manifest.json is too large to be a manifest")
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as error:
+        raise DamagedRun(run_dir, f"manifest.json cannot be read ({_short(error)})") from None
+    if not isinstance(manifest, dict):
+        raise DamagedRun(run_dir, "manifest.json is not a JSON object")
+    return manifest
+
+
+def _check_schema(run_dir: pathlib.Path, manifest: dict[str, Any]) -> None:
+    legacy = "format" not in manifest  # written before the run directory format had a number
+    for key, (types, rule) in _SCHEMA.items():
+        if legacy and key == "status":
+            continue
+        if key not in manifest:
+            raise DamagedRun(run_dir, f"manifest.json has no '{key}'")
+        value = manifest[key]
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise DamagedRun(run_dir, f"manifest.json: '{key}' has the wrong type")
+        if rule is not None and not rule(value):
+            raise DamagedRun(run_dir, f"manifest.json: '{key}' has an impossible value")
+    for key in ("variant",):
+        if manifest.get(key) is not None and not isinstance(manifest[key], str):
+            raise DamagedRun(run_dir, f"manifest.json: '{key}' has the wrong type")
+    for key in ("sha256", "inputs"):
+        table = manifest.get(key, {})
+        if not isinstance(table, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in table.items()
+        ):
+            raise DamagedRun(run_dir, f"manifest.json: '{key}' has the wrong type")
+    try:
+        dt.datetime.fromisoformat(manifest["started"])
+    except ValueError:
+        raise DamagedRun(run_dir, "manifest.json: 'started' is not a date and time") from None
+
+
+def _inside(run_dir: pathlib.Path, name: str) -> pathlib.Path:
+    """``run_dir / name``, refusing names that leave the directory."""
+    path = (run_dir / name).resolve()
+    if not path.is_relative_to(run_dir.resolve()):
+        raise DamagedRun(run_dir, f"manifest.json names a file outside the run directory: {name}")
+    return path
+
+
+def _check_files(run_dir: pathlib.Path, manifest: dict[str, Any]) -> None:
+    checksums: dict[str, str] = dict(manifest.get("sha256", {}))
+    copy = manifest["scenario_copy"]
+    checksums.setdefault(copy, manifest["scenario_sha256"])  # runs written before checksums
+    if "results.npz" not in checksums and "sha256" in manifest:
+        raise DamagedRun(run_dir, "manifest.json lists no checksum for results.npz")
+    for name in manifest.get("inputs", {}).values():
+        if name not in checksums:
+            raise DamagedRun(run_dir, f"manifest.json lists no checksum for {name}")
+    for name, expected in checksums.items():
+        path = _inside(run_dir, name)
+        try:
+            actual = sha256_of(path)
+        except FileNotFoundError:
+            raise DamagedRun(run_dir, f"{name} is missing") from None
+        except OSError as error:
+            raise DamagedRun(run_dir, f"{name} cannot be read ({_short(error)})") from None
+        if actual != expected:
+            raise DamagedRun(run_dir, f"{name} does not match its checksum in manifest.json")
+
+
+def _short(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+
+
+def _arrays(run_dir: pathlib.Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(run_dir / "results.npz", allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise DamagedRun(run_dir, "results.npz is missing") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
+        raise DamagedRun(run_dir, f"results.npz cannot be read ({_short(error)})") from None
+
+
+def _need(run_dir: pathlib.Path, a: dict[str, np.ndarray], key: str, shape: tuple, kind: str):
+    """``a[key]`` if it has ``shape`` (None: any length) and dtype kind ``kind`` ("i", "f")."""
+    if key not in a:
+        raise DamagedRun(run_dir, f"results.npz has no array '{key}'")
+    x = a[key]
+    ok_shape = x.ndim == len(shape) and all(
+        s is None or s == d for s, d in zip(shape, x.shape, strict=False)
+    )
+    if not ok_shape or x.dtype.kind not in kind:
+        raise DamagedRun(
+            run_dir, f"results.npz: '{key}' has shape {x.shape} {x.dtype}, expected {shape}"
+        )
+    return x
+
+
+def load_run(run_dir: str | pathlib.Path):
+    """Read a finished, verified run directory back into :class:`engine.results.Results`."""
+    from cashflow.parse import parse_scenario
+    from engine.batch import layout_of
+    from engine.histogram import Grid, Histograms
+    from engine.results import Results
+
+    run_dir = pathlib.Path(run_dir)
+    manifest = read_manifest(run_dir)
+    status = manifest.get("status", "finished")  # runs written before the status existed
+    if status != "finished":
+        raise ScenarioError(
+            f"{run_dir}: the run did not finish (status '{status}'): it was interrupted or is "
+            "still running, so it has no results to read"
+        )
+    _check_schema(run_dir, manifest)
+    _check_files(run_dir, manifest)
+
+    copy = _inside(run_dir, manifest["scenario_copy"])
+    try:
+        doc = tomllib.loads(copy.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as error:
+        raise DamagedRun(run_dir, f"the scenario copy cannot be read ({_short(error)})") from None
+    inputs = manifest.get("inputs", {})
+    doc = _redirect_files(doc, {name: str(_inside(run_dir, c)) for name, c in inputs.items()})
+    try:
+        scenario = parse_scenario(
+            doc,
+            file=str(copy),
+            base_dir=_base_dir(run_dir, manifest),
+            variant=manifest.get("variant"),
+        )
+    except ScenarioError as error:
+        what = f"its scenario copy no longer validates: {error.lines()[0]}"
+        raise DamagedRun(run_dir, what) from None
+
+    a = _arrays(run_dir)
+    h, paths = scenario.horizon_months, manifest["paths"]
+    layout = layout_of(scenario)
+    k, bins, fan_bins = len(layout.quantity_names()), manifest["hist_bins"], manifest["fan_bins"]
+    drivers, rounds = len(manifest["driver_inputs"]), len(manifest["funding_rounds"])
+    ruin = _need(run_dir, a, "batch_ruin_counts", (None, h + 1), "i")
+    sizes = _need(run_dir, a, "batch_sizes", (len(ruin),), "i")
+    counts = _need(run_dir, a, "hist_counts", (k, bins + 2), "i")
+    fan_counts = _need(run_dir, a, "fan_counts", (h, fan_bins + 2), "i")
+    arrays = {
+        "driver_counts": _need(run_dir, a, "driver_counts", (drivers, 2, h + 1), "i"),
+        "funding_counts": _need(run_dir, a, "funding_counts", (rounds, 2, h + 1), "i"),
+        "sample_cash": _need(run_dir, a, "sample_cash", (None, h), "f"),
+    }
+    floats = {
+        key: _need(run_dir, a, key, shape, "f")
+        for key, shape in {
+            "hist_sums": (k, bins + 2),
+            "hist_min": (k,),
+            "hist_max": (k,),
+            "grid_lo": (k,),
+            "grid_hi": (k,),
+            "fan_sums": (h, fan_bins + 2),
+            "fan_min": (h,),
+            "fan_max": (h,),
+            "fan_lo": (h,),
+            "fan_hi": (h,),
+        }.items()
+    }
+    for name, x in {"batch_ruin_counts": ruin, "hist_counts": counts, **arrays}.items():
+        if x.dtype.kind == "i" and (x < 0).any():
+            raise DamagedRun(run_dir, f"results.npz: '{name}' has negative counts")
+    if (sizes < 1).any() or int(sizes.sum()) != paths:
+        raise DamagedRun(run_dir, "results.npz: the batch sizes do not add up to the paths")
+    if not (ruin.sum(axis=1) == sizes).all() or not (counts.sum(axis=1) == paths).all():
+        raise DamagedRun(run_dir, "results.npz: the counts do not add up to the paths")
+    if not (fan_counts.sum(axis=1) == manifest["fan_paths"]).all():
+        raise DamagedRun(run_dir, "results.npz: the fan-chart counts do not add up")
+    for key in ("grid_lo", "grid_hi", "fan_lo", "fan_hi", "hist_sums", "fan_sums"):
+        if not np.isfinite(floats[key]).all():
+            raise DamagedRun(run_dir, f"results.npz: '{key}' has NaN or infinite values")
+
+    try:
+        grid = Grid(lo=floats["grid_lo"], hi=floats["grid_hi"], bins=bins)
+        fan_grid = Grid(lo=floats["fan_lo"], hi=floats["fan_hi"], bins=fan_bins)
+    except ValueError as error:
+        raise DamagedRun(run_dir, f"results.npz: {_short(error)}") from None
+    hist = Histograms(
+        grid=grid,
+        counts=counts,
+        sums=floats["hist_sums"],
+        n=paths,
+        minimum=floats["hist_min"],
+        maximum=floats["hist_max"],
+    )
+    fan = Histograms(
+        grid=fan_grid,
+        counts=fan_counts,
+        sums=floats["fan_sums"],
+        n=manifest["fan_paths"],
+        minimum=floats["fan_min"],
+        maximum=floats["fan_max"],
+    )
+    sample = arrays["sample_cash"]
+    return Results(
+        scenario=scenario,
+        layout=layout,
+        paths=paths,
+        seed=manifest["seed"],
+        sampler=manifest["sampler"],
+        batch_size=manifest["batch_size"],
+        batch_ruin_counts=ruin.astype(np.int64),
+        batch_sizes=sizes.astype(np.int64),
+        hist=hist,
+        fan=fan,
+        driver_names=tuple(manifest["driver_inputs"]),
+        driver_counts=arrays["driver_counts"].astype(np.int64),
+        funding_names=tuple(manifest["funding_rounds"]),
+        funding_counts=arrays["funding_counts"].astype(np.int64),
+        sample_cash=sample if len(sample) else None,
+        started=dt.datetime.fromisoformat(manifest["started"]),
+        seconds=float(manifest["seconds"]),
+    )
+
+
+def _base_dir(run_dir: pathlib.Path, manifest: dict[str, Any]) -> pathlib.Path:
+    """Where relative file names resolve: the run directory, or for a run written before input
+    files were copied, the original scenario's folder."""
+    original = manifest.get("scenario_file")
+    if "format" not in manifest and isinstance(original, str):
+        return pathlib.Path(original).parent
+    return run_dir
+
+
+def _redirect_files(doc: Any, copies: dict[str, str]) -> Any:
+    """``doc`` with every ``csv = NAME`` replaced by the run directory's copy of NAME."""
+    if isinstance(doc, dict):
+        return {
+            key: copies.get(value, value)
+            if key in ("csv", "xlsx") and isinstance(value, str)
+            else _redirect_files(value, copies)
+            for key, value in doc.items()
+        }
+    if isinstance(doc, list):
+        return [_redirect_files(v, copies) for v in doc]
+    return doc
