@@ -132,13 +132,14 @@ def claim_run_dir(
     and it is a run directory. ``need_bytes``: the space the run's files will take, checked
     against the free space. Every problem is a one-line :class:`ScenarioError`.
     """
+    target = default_run_dir(scenario_name) if out is None else pathlib.Path(out)
     try:
-        if out is None:
-            run = _claim_new(default_run_dir(scenario_name))
-        else:
-            run = _claim_out(pathlib.Path(out), force=force)
+        run = _claim_new(target) if out is None else _claim_out(target, force=force)
     except OSError as error:
-        raise ScenarioError(f"--out {out or 'runs/'}: {_describe(error)}") from None
+        where = f"--out {out}" if out is not None else str(target)
+        raise ScenarioError(
+            f"{where}: cannot create the run directory: {_describe(error)}"
+        ) from None
     try:
         _check_free_space(run, need_bytes)
         create_exclusive(run.work / MANIFEST, _initial_manifest(scenario_name))

@@ -495,6 +495,10 @@ BAD_ARGS = {
         lambda t: ["run", BENCH, "--out", _non_empty(t), "--force"],
         "is not a Runway run directory",
     ),
+    "--out where nobody may write": (
+        lambda t: ["run", BENCH, "--out", "/sys/runway-test"],
+        "cannot create the run directory",
+    ),
     "--out in /proc": (lambda t: ["run", BENCH, "--out", "/proc/runway-test"], "--out /proc/"),
     "--paths 1e400": (lambda t: ["run", BENCH, "--paths", "1e400"], "is more than the"),
     "--paths 1e20": (lambda t: ["run", BENCH, "--paths", "1e20"], "is more than the"),
