@@ -2,11 +2,16 @@
 
 - :func:`resolve_jobs` turns ``--jobs`` into a number of workers (joblib-style negatives count
   back from the cores: -1 all, -2 all but one), capped at the cores, refusing what leaves none.
-- :func:`results_in_order` runs the chunks of a run on a loky pool (joblib) and yields their
-  results in submission order. Each worker starts a watchdog thread that ends the worker within
-  about half a second once the main process is gone, however it went (even SIGKILL); loky's
-  resource tracker then sees its pipe close and removes the pool's semaphores from /dev/shm.
-  When the consumer stops early (an error, Ctrl-C, SIGTERM) the pool's workers are killed.
+- :func:`results_in_order` runs the chunks of a run and yields their results in chunk order:
+  here (one worker), on joblib's reusable loky pool of local processes, or on the workers of a
+  Dask cluster (``backend="dask"``, the optional dask extra). At most two chunks per worker are
+  submitted and not yet yielded, so memory stays bounded however long the run. A worker that
+  dies (SIGKILL, out of memory) costs the chunks not yet yielded, which are recomputed on a new
+  pool (same seeds: same result), a bounded number of times (:class:`WorkersLost` past it).
+  Each local worker starts a watchdog thread that ends the worker within about half a second
+  once the main process is gone, however it went (even SIGKILL); loky's resource tracker then
+  sees its pipe close and removes the pool's semaphores from /dev/shm. When the consumer stops
+  early (an error, Ctrl-C, SIGTERM) the local workers are killed, the Dask tasks cancelled.
 - :func:`stop_on_signals` makes SIGTERM behave like Ctrl-C (it raises :class:`Terminated`, a
   ``KeyboardInterrupt``), and makes a repeated Ctrl-C / SIGTERM wait for the clean stop instead
   of breaking it (a traceback, or a death by signal on the way out).
@@ -16,6 +21,7 @@ Imports nothing heavy: the CLI imports it before knowing whether it will simulat
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -25,13 +31,14 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from distributions.errors import RunwayWarning, ScenarioError
+from distributions.errors import RunwayError, RunwayWarning, ScenarioError, did_you_mean
 
 if TYPE_CHECKING:
     from engine.batch import BatchTask, ChunkResult, Grids
 
 __all__ = [
     "Terminated",
+    "WorkersLost",
     "available_cores",
     "resolve_jobs",
     "results_in_order",
@@ -95,40 +102,379 @@ def workers_for(jobs: int | None) -> int:
 
 
 # ----- the pool -----------------------------------------------------------------------------
+BACKENDS = ("loky", "dask")
+CONNECT_SECONDS = 10  # how long to wait for a Dask scheduler (and for its first worker)
+CLOSE_SECONDS = 5  # how long closing a Dask client may take
+RUNWAY_PACKAGES = ("cashflow", "distributions", "engine", "reports")  # what a worker imports
+STUCK_SECONDS = 3.0  # a dead worker with its pool not broken this long: the pool is stuck
+IDLE_WORKER_SECONDS = 300  # a local worker left idle this long ends (joblib's default)
+THREAD_VARS = (  # native thread pools a local worker limits to its share of the cores
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMBA_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+class WorkersLost(RunwayError):
+    """Workers died more often than the run allows (``retries``); ``next_chunk``: the first
+    chunk not yielded, from which a resumed run would go on."""
+
+    def __init__(self, message: str, next_chunk: int) -> None:
+        super().__init__(message)
+        self.next_chunk = next_chunk
+
+
 def results_in_order(
-    groups: list[list[BatchTask]], grids: Grids, jobs: int
+    chunk_at: Callable[[int], list[BatchTask] | None],
+    grids: Grids,
+    workers: int,
+    *,
+    start: int = 0,
+    backend: str = "loky",
+    scheduler: str | None = None,
+    retries: int = 3,
+    note: Callable[[str], None] | None = None,
 ) -> Iterator[ChunkResult]:
-    """``run_chunk(group, grids)`` for each group, in order; on ``jobs`` worker processes when
-    there is more than one of each (else here). Stopping early kills the workers."""
+    """``run_chunk(chunk_at(i), grids)`` for i = start, start + 1, ... in order, until
+    ``chunk_at(i)`` is None.
+
+    ``backend``: "loky", local worker processes (``workers`` of them; with 1, or a single
+    chunk, everything runs here), or "dask", the workers of the Dask cluster whose scheduler is
+    at ``scheduler`` (``tcp://HOST:PORT``; ScenarioError, one line, when it cannot be reached
+    within CONNECT_SECONDS). Either way through joblib, at most 2 chunks per worker dispatched
+    ahead; ``chunk_at`` is called lazily (from joblib's threads too) and must be pure.
+
+    A worker that dies (SIGKILL, out of memory; with Dask, a task whose workers died more often
+    than the scheduler's allowed-failures) loses the chunks it was running: the pool is torn
+    down and the run goes on from the first chunk not yielded yet, told to ``note`` (default: a
+    RunwayWarning); no chunk is yielded twice or skipped. After ``retries`` such restarts,
+    :class:`WorkersLost`. Stopping early (an error, Ctrl-C, SIGTERM, ``close()``) cancels the
+    pending chunks, kills the local workers and closes the Dask client.
+    """
+    if backend not in BACKENDS:
+        raise ScenarioError(f"unknown backend '{backend}'{did_you_mean(backend, BACKENDS)}")
+    if backend == "dask" and not scheduler:
+        raise ScenarioError(
+            "--backend dask needs --scheduler: the address of a Dask scheduler, "
+            "e.g. tcp://127.0.0.1:8786"
+        )
+    tell = note or _warn
     from engine.batch import run_chunk
 
-    if jobs == 1 or len(groups) <= 1:
-        for group in groups:
+    if backend == "loky" and (workers <= 1 or chunk_at(start + 1) is None):
+        i = start
+        while (group := chunk_at(i)) is not None:
             yield run_chunk(group, grids)
+            i += 1
         return
-    from joblib import Parallel, delayed
 
-    parallel = Parallel(
-        n_jobs=jobs,
-        return_as="generator",
-        max_nbytes=None,  # nothing memory-mapped: no joblib files to leave behind
-        initializer=watch_main_process,
-        initargs=(os.getpid(),),
-    )
-    outputs = None
+    client = _connect(scheduler) if backend == "dask" else None
     try:
-        outputs = parallel(delayed(run_chunk)(group, grids) for group in groups)
-        # Not `yield from`: that would close `outputs` before the handler below could silence
-        # joblib's warning about the cancelled tasks.
-        for result in outputs:  # noqa: UP028
-            yield result
-    except BaseException:  # an error, Ctrl-C, SIGTERM, or the consumer gone (GeneratorExit)
-        if outputs is not None:
-            with warnings.catch_warnings():  # not joblib's "tasks ... have been cancelled"
-                warnings.simplefilter("ignore")
-                outputs.close()  # joblib aborts: kills the workers
+        lost = _lost_worker_errors(backend)
+        first = start  # the first chunk not yielded yet
+        restarts = 0
+        while True:
+            try:
+                with contextlib.closing(_pool(chunk_at, grids, workers, first, client)) as out:
+                    for result in out:
+                        yield result
+                        first += 1
+                return
+            except lost as error:
+                what = _what_died(backend, error)
+                if restarts >= retries:
+                    tried = (
+                        "no retry allowed"
+                        if retries == 0
+                        else f"after {retries} {'retry' if retries == 1 else 'retries'}"
+                    )
+                    raise WorkersLost(
+                        f"{what}; stopped at chunk {first} ({tried})", first
+                    ) from None
+                restarts += 1
+                tell(f"{what}; recomputing from chunk {first} (retry {restarts} of {retries})")
+    finally:
+        if client is not None:
+            _disconnect(client)
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, RunwayWarning, stacklevel=3)
+
+
+def _pool(
+    chunk_at: Callable[[int], list[BatchTask] | None],
+    grids: Grids,
+    workers: int,
+    first: int,
+    client: Any,
+) -> Iterator[ChunkResult]:
+    """One pool's results from chunk ``first`` on: local workers when ``client`` is None,
+    else the Dask cluster's."""
+    if client is None:
+        return _loky_pool(chunk_at, grids, workers, first)
+    return _dask_pool(chunk_at, grids, client, first)
+
+
+def _loky_pool(
+    chunk_at: Callable[[int], list[BatchTask] | None], grids: Grids, workers: int, first: int
+) -> Iterator[ChunkResult]:
+    """Chunks from ``first`` on, on joblib's reusable loky pool of ``workers`` processes (the
+    one ``joblib.Parallel`` uses); any exception, or closing this generator, cancels the rest
+    and kills the workers."""
+    from joblib.executor import get_memmapping_executor
+
+    from engine.batch import run_chunk
+
+    # loky's resource tracker (started with the first pool, with these -W options) removes the
+    # semaphores of a pool whose workers were killed on a stop, and would warn about each as
+    # "leaked" on stderr: the cleanup is its job, the warning only noise for a user.
+    if TRACKER_QUIET not in sys.warnoptions:
+        sys.warnoptions.append(TRACKER_QUIET)
+    executor = get_memmapping_executor(
+        workers,
+        max_nbytes=None,  # nothing memory-mapped: no joblib files to leave behind
+        timeout=IDLE_WORKER_SECONDS,
+        initializer=watch_main_process,  # every new pool's workers, a restarted one's too
+        initargs=(os.getpid(),),
+        env=_worker_env(workers),
+    )
+    try:
+        yield from _ordered(
+            chunk_at,
+            first,
+            window=2 * workers,
+            submit=lambda i, group: executor.submit(run_chunk, group, grids),
+            result_of=lambda future: _loky_result(executor, future),
+            cancel=lambda futures: [future.cancel() for future in futures],
+        )
+    except BaseException:  # an error, Ctrl-C, SIGTERM, a dead worker, or the consumer gone
         stop_workers()
         raise
+
+
+def _loky_result(executor: Any, future: Any) -> ChunkResult:
+    """The result of a chunk's future (its own exception as is; TerminatedWorkerError or
+    BrokenProcessPool when a worker died).
+
+    loky notices a dead worker at once, except one killed while it was sending its result:
+    the pool's manager thread then waits forever for the rest of that message. When a worker
+    has been dead for STUCK_SECONDS and the chunk is still not done, the pool is unstuck (see
+    :func:`_unstick`), which breaks it the ordinary way."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    dead_since: float | None = None
+    while True:
+        try:
+            return future.result(timeout=WATCH_SECONDS)
+        except FutureTimeout:
+            pass
+        if not _has_dead_worker(executor):
+            dead_since = None
+        elif dead_since is None:
+            dead_since = time.monotonic()
+        elif time.monotonic() - dead_since > STUCK_SECONDS:
+            _unstick(executor)
+            dead_since = None
+
+
+def _has_dead_worker(executor: Any) -> bool:
+    try:
+        return any(p.exitcode is not None for p in list(executor._processes.values()))
+    except Exception:  # loky's internals changed: rely on loky alone
+        return False
+
+
+def _unstick(executor: Any) -> None:
+    """End a pool whose manager thread waits for the rest of a dead worker's message: kill the
+    workers and drop the main process's end of the result pipe, so that the manager thread
+    reads the end of the pipe and marks the pool broken (failing its pending futures)."""
+    with contextlib.suppress(Exception):
+        processes = list(executor._processes.values())
+        for process in processes:
+            with contextlib.suppress(OSError):
+                os.kill(process.pid, signal.SIGKILL)
+        for process in processes:
+            process.join(timeout=STUCK_SECONDS)
+        # Not close(): the manager thread closes it too once the pool is broken. Pointing the
+        # descriptor at /dev/null drops this end of the pipe and leaves one to close.
+        writer = executor._result_queue._writer.fileno()
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, writer)
+        finally:
+            os.close(null)
+
+
+def _dask_pool(
+    chunk_at: Callable[[int], list[BatchTask] | None], grids: Grids, client: Any, first: int
+) -> Iterator[ChunkResult]:
+    """Chunks from ``first`` on, as tasks of the Dask cluster of ``client`` (two per worker
+    thread); any exception, or closing this generator, cancels the tasks not yielded."""
+    from uuid import uuid4
+
+    from engine.batch import run_chunk
+
+    def submit(i: int, group: list[BatchTask]) -> Any:
+        key = f"runway-chunk-{i}-{uuid4().hex}"
+        return client.submit(run_chunk, group, grids, key=key, pure=False)
+
+    def cancel(futures: list[Any]) -> None:
+        with contextlib.suppress(Exception):
+            client.cancel(futures)
+
+    yield from _ordered(
+        chunk_at,
+        first,
+        window=2 * _threads(client),
+        submit=submit,
+        result_of=lambda future: _dask_result(future, client),
+        cancel=cancel,
+    )
+
+
+def _ordered(
+    chunk_at: Callable[[int], list[BatchTask] | None],
+    first: int,
+    *,
+    window: int,
+    submit: Callable[[int, list[BatchTask]], Any],
+    result_of: Callable[[Any], ChunkResult],
+    cancel: Callable[[list[Any]], Any],
+) -> Iterator[ChunkResult]:
+    """The results of chunks ``first``, ``first + 1``, ... in order: each chunk is submitted
+    (``submit(i, chunk)`` returns its future) as soon as fewer than ``window`` chunks are
+    submitted and not yet yielded, so at most ``window`` results are ever held, and
+    ``chunk_at`` is called no further ahead. On any exception, or when closed, the futures not
+    yielded are cancelled (``cancel``)."""
+    pending: dict[int, Any] = {}  # chunk -> its future, in chunk order
+    following = first  # the next chunk to submit
+    ended = False
+    try:
+        done = first  # the next chunk to yield
+        while True:
+            while not ended and len(pending) < max(1, window):
+                group = chunk_at(following)
+                if group is None:
+                    ended = True
+                    break
+                pending[following] = submit(following, group)
+                following += 1
+            if not pending:
+                return
+            result = result_of(pending[done])
+            del pending[done]
+            done += 1
+            yield result
+    finally:
+        if pending:
+            cancel(list(pending.values()))
+            pending.clear()
+
+
+def _worker_env(workers: int) -> dict[str, str]:
+    """What joblib gives its loky workers: native thread pools (BLAS, OpenMP) limited to their
+    share of the cores, unless the environment sets them."""
+    threads = str(max(1, available_cores() // max(1, workers)))
+    return {name: os.environ.get(name, threads) for name in THREAD_VARS}
+
+
+def _threads(client: Any) -> int:
+    """The worker threads of the cluster; waits up to CONNECT_SECONDS for a first worker."""
+    threads = sum(client.nthreads().values())
+    if threads:
+        return threads
+    try:
+        client.wait_for_workers(1, timeout=CONNECT_SECONDS)
+    except Exception:  # dask's TimeoutError
+        raise ScenarioError(
+            f"--scheduler {client.scheduler.address}: the Dask scheduler has no workers "
+            f"(none joined within {CONNECT_SECONDS} s)"
+        ) from None
+    return sum(client.nthreads().values())
+
+
+def _dask_result(future: Any, client: Any) -> ChunkResult:
+    """The result of a chunk's task (its own exception as is; KilledWorker for the caller)."""
+    from concurrent.futures import CancelledError
+
+    try:
+        return future.result()
+    except CancelledError:  # the scheduler went away (or cancelled the task)
+        raise RunwayError(
+            f"--scheduler {client.scheduler.address}: lost the Dask scheduler during the run"
+        ) from None
+    except ModuleNotFoundError as error:  # a worker without Runway could not load the chunk
+        if (error.name or "").split(".")[0] not in RUNWAY_PACKAGES:
+            raise
+        raise RunwayError(
+            f"--scheduler {client.scheduler.address}: the Dask workers cannot import Runway "
+            f"({error}); install it where they run (pip install -e '.[dask]')"
+        ) from None
+
+
+def _lost_worker_errors(backend: str) -> tuple[type[BaseException], ...]:
+    """The exceptions by which joblib tells that a worker died under a chunk."""
+    from concurrent.futures.process import BrokenProcessPool as StdBrokenProcessPool
+
+    from joblib.externals.loky.process_executor import BrokenProcessPool, TerminatedWorkerError
+
+    errors: tuple[type[BaseException], ...] = (
+        TerminatedWorkerError,
+        BrokenProcessPool,
+        StdBrokenProcessPool,
+    )
+    if backend == "dask":
+        from distributed import KilledWorker
+
+        errors += (KilledWorker,)
+    return errors
+
+
+def _what_died(backend: str, error: BaseException) -> str:
+    if backend == "dask":
+        return (
+            "Dask workers died running a chunk more often than the scheduler allows "
+            f"({type(error).__name__})"
+        )
+    return "a worker process died (killed or out of memory)"
+
+
+def _connect(scheduler: str) -> Any:
+    """A client of the Dask scheduler at ``scheduler``, or a one-line ScenarioError."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ScenarioError(
+            "--backend dask needs the dask extra: pip install -e '.[dask]' "
+            "(or pip install 'dask[distributed]')"
+        ) from None
+    try:
+        return Client(
+            scheduler,
+            timeout=CONNECT_SECONDS,
+            set_as_default=False,
+            direct_to_workers=False,
+        )
+    except Exception as error:  # OSError (timed out, refused), ValueError (bad address), ...
+        reason = " ".join(str(error).split()) or type(error).__name__
+        if len(reason) > 160:
+            reason = reason[:157] + "..."
+        raise ScenarioError(
+            f"--scheduler {scheduler}: cannot reach the Dask scheduler within "
+            f"{CONNECT_SECONDS} s ({reason})"
+        ) from None
+
+
+def _disconnect(client: Any) -> None:
+    """Close a Dask client (its futures are released: the scheduler cancels their tasks)."""
+    with contextlib.suppress(Exception), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client.close(timeout=CLOSE_SECONDS)
 
 
 def stop_workers() -> None:
@@ -193,15 +539,21 @@ def _alive(pid: int) -> bool:
 
 
 # ----- in the main process: SIGTERM like Ctrl-C ---------------------------------------------
+TRACKER_QUIET = "ignore:resource_tracker:UserWarning"
+
+#: The command that resumes the current run, for the message of a second Ctrl-C.
+resume_hint = ""
+
+
 def stop_on_signals(grace: float = FORCE_AFTER_SECONDS) -> Callable[..., None]:
     """SIGTERM raises :class:`Terminated`, SIGINT ``KeyboardInterrupt`` (each only where it had
     its default action), once; until the returned function ``restore`` is called.
 
-    A signal repeated within ``grace`` seconds of the first is ignored, so that the stop the
-    first one started (workers killed, files removed) completes without a second exception
-    breaking it; a later one, before ``restore``, exits at once (``os._exit``: the stop seems
-    stuck). ``restore()`` puts the previous handlers back; when a signal came, only once the
-    grace has passed. ``restore(exiting=True)``, for a process about to exit after a signal:
+    A second signal before ``restore`` exits at once (``os._exit``, saying so and, when
+    :data:`resume_hint` is set, how to resume from the last checkpoint); after ``restore`` one
+    repeated within ``grace`` seconds of the first is ignored. ``restore()`` puts the previous
+    handlers back; when a signal came, only once the grace has passed.
+    ``restore(exiting=True)``, for a process about to exit after a signal:
     further SIGINT / SIGTERM are ignored (the interpreter's shutdown resets Python handlers, so
     a late repeated signal would otherwise kill it with that signal instead of its exit code).
     Does nothing outside the main thread (where Python cannot set signal handlers).
@@ -209,19 +561,25 @@ def stop_on_signals(grace: float = FORCE_AFTER_SECONDS) -> Callable[..., None]:
     if threading.current_thread() is not threading.main_thread():
         return lambda exiting=False: None
     first: float | None = None  # when the first signal came
+    first_signum = signal.SIGINT
     running = True  # restore not called yet
 
     def on_signal(signum: int, _frame: object) -> None:
-        nonlocal first
+        nonlocal first, first_signum
         if first is None:
-            first = time.monotonic()
+            first, first_signum = time.monotonic(), signum
             raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+        if running:  # a second Ctrl-C: exit at once (files are written atomically, so the last
+            # checkpoint is whole; the workers' watchdogs follow), as the first signal asked
+            signum = first_signum
+            stop = "terminated" if signum == signal.SIGTERM else "interrupted"
+            kept = (
+                f"; the last checkpoint is kept: resume with: {resume_hint}" if resume_hint else ""
+            )
+            os.write(2, f"runway: {stop} again: stopped at once{kept}\n".encode())
+            os._exit(143 if signum == signal.SIGTERM else 130)
         if time.monotonic() - first <= grace:
             return
-        if running:  # the stop seems stuck: give up on it
-            stop = "terminated" if signum == signal.SIGTERM else "interrupted"
-            os.write(2, f"runway: {stop} (forced)\n".encode())
-            os._exit(143 if signum == signal.SIGTERM else 130)  # the workers' watchdogs follow
         put_back()  # the grace is over: the signal does what it did before
         signal.raise_signal(signum)
 
