@@ -14,6 +14,7 @@ A thin command line: arguments -> engine -> reports. User mistakes print one lin
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import decimal
 import json
@@ -117,6 +118,37 @@ def parse_memory(text: str) -> int:
         raise argparse.ArgumentTypeError(escape_controls(str(error))) from None
 
 
+def parse_probability_width(text: str) -> float:
+    """A CI half-width in probability units, 0 < w < 0.5 ("0.0005", "5e-4")."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 0.5:
+        raise argparse.ArgumentTypeError(
+            f"'{_shown(text)}' is not a half-width between 0 and 0.5 (probability units, "
+            "e.g. 0.0005 for +/-0.05 points)"
+        )
+    return value
+
+
+_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?")
+
+
+def parse_duration(text: str) -> float:
+    """'8h', '90m', '1h30m', '45s', '3600' -> seconds (> 0)."""
+    m = _DURATION.fullmatch(text.strip().lower())
+    if not m or not any(m.groups()):
+        raise argparse.ArgumentTypeError(
+            f"'{_shown(text)}' is not a duration; e.g. 8h, 90m, 1h30m or 3600 (seconds)"
+        )
+    h, mi, sec = (float(g) if g else 0.0 for g in m.groups())
+    seconds = 3600 * h + 60 * mi + sec
+    if not 0 < seconds < 366 * 86400:
+        raise argparse.ArgumentTypeError(f"'{_shown(text)}' must be more than 0 and under a year")
+    return seconds
+
+
 def parse_date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -168,6 +200,20 @@ def build_parser() -> argparse.ArgumentParser:
             default=None,
             help="peak memory per process, which sets the batch size: 512M (default), 2G, ...",
         )
+        sp.add_argument(
+            "--quiet", action="store_true", help="no progress bar or progress lines on stderr"
+        )
+
+    def cluster_options(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument(
+            "--backend",
+            choices=("loky", "dask"),
+            default="loky",
+            help="where the batches run: local processes (loky) or a Dask cluster",
+        )
+        sp.add_argument(
+            "--scheduler", default=None, help="the Dask scheduler's address, tcp://HOST:8786"
+        )
 
     r = sub.add_parser("run", help="simulate a scenario and write a run directory")
     r.add_argument("scenario")
@@ -184,6 +230,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace the previous run in --out (swapped in whole when the new run is written)",
     )
     r.add_argument("--no-report", action="store_true", help="skip the PDF report")
+    r.add_argument(
+        "--until-ci",
+        type=parse_probability_width,
+        default=None,
+        help="add paths until every question's 95%% CI half-width is at most this, e.g. 0.0005",
+    )
+    r.add_argument(
+        "--max-paths",
+        type=parse_count,
+        default=None,
+        help=f"with --until-ci: stop at this many paths (default {MAX_PATHS:.0e})",
+    )
+    r.add_argument(
+        "--time-limit",
+        type=parse_duration,
+        default=None,
+        help="with --until-ci: stop after this long, e.g. 8h, 90m, 1h30m",
+    )
+    cluster_options(r)
+
+    res = sub.add_parser("resume", help="finish a run that was interrupted or killed")
+    res.add_argument("run_dir", type=pathlib.Path)
+    res.add_argument(
+        "--jobs", type=parse_jobs, default=None, help="worker processes (default: all cores)"
+    )
+    res.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    res.add_argument("--no-report", action="store_true", help="skip the PDF report")
+    cluster_options(res)
 
     a = sub.add_parser("ask", help="chance cash runs out before a date")
     a.add_argument("scenario", help="a scenario file, or a finished run directory")
@@ -200,13 +274,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ----- commands -----------------------------------------------------------------------------
-def _progress(done: int, total: int) -> None:
-    if sys.stderr.isatty():
-        print(f"\r  simulated {done:,} / {total:,} paths", end="", file=sys.stderr, flush=True)
-        if done == total:
-            print(file=sys.stderr)
-
-
 SIM_DEFAULTS = {
     "paths": DEFAULT_PATHS,
     "seed": None,
@@ -216,11 +283,12 @@ SIM_DEFAULTS = {
 }
 
 
-def _simulate(args: argparse.Namespace, scenario: Scenario) -> Results:
+def _simulate(args: argparse.Namespace, scenario: Scenario, **more: Any) -> Results:
     options = {
-        k: d if getattr(args, k) is None else getattr(args, k) for k, d in SIM_DEFAULTS.items()
+        k: d if getattr(args, k, None) is None else getattr(args, k)
+        for k, d in SIM_DEFAULTS.items()
     }
-    return run(scenario, progress=_progress, **options)
+    return run(scenario, progress=None if args.quiet else "auto", **{**options, **more})
 
 
 _stdout_gone = False
@@ -273,22 +341,105 @@ def key_figures(results) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from cashflow.parse import load_scenario
-    from engine.rundir import claim_run_dir, estimated_bytes
-    from engine.runner import FAN_BINS, HIST_BINS
+    from distributions.seeding import fresh_entropy
+    from engine.rundir import claim_run_dir, estimated_bytes, start_run
+    from engine.runner import FAN_BINS, HIST_BINS, batch_size_for
 
+    if args.until_ci is None and (args.max_paths is not None or args.time_limit is not None):
+        raise ScenarioError("runway run: --max-paths and --time-limit go with --until-ci")
+    _check_backend(args)
     scenario = load_scenario(args.scenario, variant=args.variant)
+    if args.until_ci is not None and not scenario.questions:
+        raise ScenarioError(f"{args.scenario}: --until-ci needs question dates (questions = [...])")
+    seed = fresh_entropy() if args.seed is None else args.seed
+    spec = {
+        "variant": args.variant,
+        "seed": seed,
+        "paths": args.paths or (1 if args.until_ci is not None else DEFAULT_PATHS),
+        "sampler": args.sampler or "mc",
+        "batch_size": batch_size_for(scenario, *([args.memory_bytes] if args.memory_bytes else [])),
+        "until_ci": args.until_ci,
+        "max_paths": args.max_paths,
+        "time_limit": args.time_limit,
+    }
     need = estimated_bytes(scenario, HIST_BINS, FAN_BINS)
     run_dir = claim_run_dir(args.out, scenario.name, force=args.force, need_bytes=need)
     try:
-        results = _simulate(args, scenario)
+        start_run(run_dir, scenario, spec)
     except BaseException:
         run_dir.discard()
         raise
-    lost = _save(results, run_dir, args.variant)
     if args.seed is None:
-        say(f"Seed (fresh entropy, recorded in the run): {results.seed}")
+        say(f"Seed (fresh entropy, recorded in the run): {seed}")
+    return _execute(args, scenario, spec, run_dir)
+
+
+def _check_backend(args: argparse.Namespace) -> None:
+    if args.backend == "dask" and not args.scheduler:
+        raise ScenarioError(
+            f"runway {args.command}: --backend dask needs --scheduler tcp://HOST:8786"
+        )
+    if args.scheduler and args.backend != "dask":
+        raise ScenarioError(f"runway {args.command}: --scheduler goes with --backend dask")
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from engine.readback import scenario_of
+    from engine.rundir import reopen_run_dir
+
+    _check_backend(args)
+    run_dir, manifest = reopen_run_dir(args.run_dir)
+    scenario = scenario_of(args.run_dir, manifest)
+    spec = manifest["run"]
+    started = dt.datetime.fromisoformat(manifest["started"])
+    return _execute(args, scenario, spec, run_dir, started=started)
+
+
+def _execute(args, scenario: Scenario, spec: dict, run_dir, started=None) -> int:
+    """Simulate a claimed run with checkpoints, save it, write the report, put it in place.
+    An interrupt or a failure that leaves it resumable keeps the directory and says how."""
+    from engine import pool
+    from engine.checkpoint import CheckpointStore
+    from engine.pool import Terminated
+    from engine.readback import resume_command
+
+    hint = resume_command(run_dir.work)
+    store = CheckpointStore(run_dir.work, resume_hint=hint)
+    pool.resume_hint = hint
+    options = {k: spec[k] for k in ("seed", "paths", "sampler", "batch_size", "until_ci")}
+    options |= {"max_paths": spec.get("max_paths"), "time_limit": spec.get("time_limit")}
+    try:
+        results = run(
+            scenario,
+            jobs=args.jobs,
+            progress=None if args.quiet else "auto",
+            backend=args.backend,
+            scheduler=args.scheduler,
+            checkpoints=store,
+            **options,
+        )
+    except KeyboardInterrupt as stop:
+        what = "terminated" if isinstance(stop, Terminated) else "interrupted"
+        print(f"runway: {what}; resume the run with: {hint}", file=sys.stderr)
+        return 143 if isinstance(stop, Terminated) else 130
+    except ScenarioError:
+        run_dir.discard()  # the scenario itself fails: resuming would fail the same way
+        raise
+    except RunwayError as error:
+        text = str(error)
+        if "resume" not in text:
+            text += f"; the checkpoint is kept: resume with: {hint}"
+        print(f"runway: {escape_controls(text)}", file=sys.stderr)
+        return 1
+    if started is not None:
+        results = dataclasses.replace(results, started=started)
+    lost = _save(results, run_dir, spec.get("variant"), hint)
     for answer in results.answers():
         say(answer.sentence())
+    if results.stop and results.stop["reason"] != "paths reached":
+        widths = ", ".join(f"{w:.2g}" for w in results.stop["half_widths"].values())
+        reason = results.stop["reason"]
+        say(f"Stopped: {reason} at {results.paths:,} paths (95% CI half-widths {widths})")
     say(key_figures(results))
     if lost:
         print(f"runway: {lost}", file=sys.stderr)
@@ -314,8 +465,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _save(results: Results, run_dir, variant: str | None) -> str | None:
-    """Save the run; on a disk failure save it elsewhere if possible. None, or what was lost."""
+def _save(results: Results, run_dir, variant: str | None, hint: str) -> str | None:
+    """Save the run; None, or (when the disk fails) what happened: the results are saved to a
+    temporary directory if possible, and the run directory keeps its checkpoint to resume."""
     import tempfile
 
     from engine.rundir import claim_run_dir, save_run
@@ -325,19 +477,15 @@ def _save(results: Results, run_dir, variant: str | None) -> str | None:
         return None
     except OSError as error:
         reason = error.strerror or str(error)
-    run_dir.discard()
     try:
         rescue = pathlib.Path(tempfile.mkdtemp(prefix="runway-rescued-"))
         save_run(results, claim_run_dir(rescue, results.scenario.name), variant=variant)
+        kept = f"they were saved to {rescue} instead"
     except (OSError, RunwayError):
-        return (
-            f"{run_dir.path}: the run directory could not be written ({reason}), nor a copy in "
-            f"the temporary directory: the results of {results.paths:,} paths are lost except "
-            "the answers printed above"
-        )
+        kept = "nor in the temporary directory: only the answers above remain of the results"
     return (
-        f"{run_dir.path}: the run directory could not be written ({reason}); the results "
-        f"were saved to {rescue} instead (no report: `runway report {rescue}` builds it)"
+        f"{run_dir.work}: the results could not be written ({reason}); {kept}; the run "
+        f"directory keeps its checkpoint: free some space and finish it with: {hint}"
     )
 
 
@@ -401,7 +549,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "ask": cmd_ask, "validate": cmd_validate, "report": cmd_report}
+COMMANDS = {
+    "run": cmd_run,
+    "resume": cmd_resume,
+    "ask": cmd_ask,
+    "validate": cmd_validate,
+    "report": cmd_report,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

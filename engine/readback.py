@@ -21,7 +21,14 @@ import numpy as np
 from distributions.errors import ScenarioError
 from engine.files import sha256_of
 
-__all__ = ["DamagedRun", "load_run", "read_manifest"]
+__all__ = [
+    "DamagedRun",
+    "load_run",
+    "read_manifest",
+    "resume_command",
+    "scenario_of",
+    "unfinished_message",
+]
 
 MAX_MANIFEST_BYTES = 16 * 2**20
 
@@ -159,7 +166,6 @@ def _need(run_dir: pathlib.Path, a: dict[str, np.ndarray], key: str, shape: tupl
 
 def load_run(run_dir: str | pathlib.Path):
     """Read a finished, verified run directory back into :class:`engine.results.Results`."""
-    from cashflow.parse import parse_scenario
     from engine.batch import layout_of
     from engine.histogram import Grid, Histograms
     from engine.results import Results
@@ -168,30 +174,10 @@ def load_run(run_dir: str | pathlib.Path):
     manifest = read_manifest(run_dir)
     status = manifest.get("status", "finished")  # runs written before the status existed
     if status != "finished":
-        raise ScenarioError(
-            f"{run_dir}: the run did not finish (status '{status}'): it was interrupted or is "
-            "still running, so it has no results to read"
-        )
+        raise ScenarioError(unfinished_message(run_dir, manifest))
     _check_schema(run_dir, manifest)
     _check_files(run_dir, manifest)
-
-    copy = _inside(run_dir, manifest["scenario_copy"])
-    try:
-        doc = tomllib.loads(copy.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as error:
-        raise DamagedRun(run_dir, f"the scenario copy cannot be read ({_short(error)})") from None
-    inputs = manifest.get("inputs", {})
-    doc = _redirect_files(doc, {name: str(_inside(run_dir, c)) for name, c in inputs.items()})
-    try:
-        scenario = parse_scenario(
-            doc,
-            file=str(copy),
-            base_dir=_base_dir(run_dir, manifest),
-            variant=manifest.get("variant"),
-        )
-    except ScenarioError as error:
-        what = f"its scenario copy no longer validates: {error.lines()[0]}"
-        raise DamagedRun(run_dir, what) from None
+    scenario = scenario_of(run_dir, manifest)
 
     a = _arrays(run_dir)
     h, paths = scenario.horizon_months, manifest["paths"]
@@ -275,7 +261,53 @@ def load_run(run_dir: str | pathlib.Path):
         sample_cash=sample if len(sample) else None,
         started=dt.datetime.fromisoformat(manifest["started"]),
         seconds=float(manifest["seconds"]),
+        stop=manifest["stopped"] if isinstance(manifest.get("stopped"), dict) else None,
     )
+
+
+def unfinished_message(run_dir: pathlib.Path, manifest: dict[str, Any]) -> str:
+    """One line: the run is unfinished, how far it got, and the command that finishes it."""
+    from engine.checkpoint import read_index
+
+    index = read_index(run_dir) or {}
+    spec = manifest.get("run") if isinstance(manifest.get("run"), dict) else {}
+    done = index.get("paths", 0) if isinstance(index.get("paths", 0), int) else 0
+    total = spec.get("paths") if spec.get("until_ci") is None else None
+    got = f"{done:,} of {total:,} paths" if isinstance(total, int) else f"{done:,} paths"
+    return (
+        f"{run_dir}: the run is unfinished ({got} done at its last checkpoint; it was "
+        f"interrupted or is still running); finish it with: {resume_command(run_dir)}"
+    )
+
+
+def resume_command(run_dir: pathlib.Path) -> str:
+    """The command a user types to resume the run in ``run_dir``."""
+    import shlex
+    import sys
+
+    program = "runway" if pathlib.Path(sys.argv[0]).name == "runway" else "python simulate.py"
+    return f"{program} resume {shlex.quote(str(run_dir))}"
+
+
+def scenario_of(run_dir: pathlib.Path, manifest: dict[str, Any]):
+    """The run's scenario, parsed from its copy (and the copies of the files it reads)."""
+    from cashflow.parse import parse_scenario
+
+    copy = _inside(run_dir, manifest["scenario_copy"])
+    try:
+        doc = tomllib.loads(copy.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as error:
+        raise DamagedRun(run_dir, f"the scenario copy cannot be read ({_short(error)})") from None
+    inputs = manifest.get("inputs", {})
+    doc = _redirect_files(doc, {name: str(_inside(run_dir, c)) for name, c in inputs.items()})
+    variant = manifest.get("variant", (manifest.get("run") or {}).get("variant"))
+    try:
+        return parse_scenario(
+            doc, file=str(copy), base_dir=_base_dir(run_dir, manifest), variant=variant
+        )
+    except ScenarioError as error:
+        what = f"its scenario copy no longer validates: {error.lines()[0]}"
+        raise DamagedRun(run_dir, what) from None
 
 
 def _base_dir(run_dir: pathlib.Path, manifest: dict[str, Any]) -> pathlib.Path:

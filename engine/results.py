@@ -125,6 +125,7 @@ class Results:
     sample_cash: np.ndarray | None
     started: dt.datetime
     seconds: float
+    stop: dict | None = None  # why the run ended (engine.runner.Stop.as_dict), when known
 
     def __repr__(self) -> str:
         head = (
@@ -392,7 +393,7 @@ class Results:
             "seed": self.seed,
             "sampler": self.sampler,
             "batch_size": self.batch_size,
-            "seconds": self.seconds,
+            **({"stopped": self.stop} if self.stop is not None else {}),
             "questions": [a.as_dict(self.scenario.name) for a in self.answers()],
             "runway_months": self.runway_percentiles(),
             "never_runs_out_within_horizon": self.never_runs_out,

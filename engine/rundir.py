@@ -23,6 +23,7 @@ creating the directory and its manifest and checking the free space. Reading bac
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import datetime as dt
 import errno
@@ -63,11 +64,15 @@ __all__ = [
     "default_run_dir",
     "input_files",
     "load_run",
+    "lock_run_dir",
+    "reopen_run_dir",
     "save_run",
+    "start_run",
 ]
 
 FORMAT = 1  # version of the run directory layout, recorded in the manifest
 MANIFEST = "manifest.json"
+LOCK = ".lock"
 SCENARIO_COPY = "scenario.toml"
 INPUTS = "inputs"
 RESULTS = "results.npz"
@@ -94,6 +99,7 @@ class RunDir:
 
     def commit(self) -> pathlib.Path:
         """Put the finished run in place (swap it in when replacing); returns ``path``."""
+        unlock_run_dir(self.work)
         if self.replacing:
             _swap(self.work, self.path)
         fsync_directory(self.path.parent)
@@ -109,6 +115,81 @@ class RunDir:
                     shutil.rmtree(entry, ignore_errors=True)
                 else:
                     entry.unlink(missing_ok=True)
+
+
+_HELD_LOCKS: dict[str, int] = {}
+
+
+def lock_run_dir(directory: pathlib.Path) -> None:
+    """Hold an exclusive lock on ``directory`` (its ``.lock`` file) until this process ends or
+    the run is finished: a second process resuming the same run is refused. The lock goes with
+    the process however it ends (kill -9 included)."""
+    import fcntl
+
+    key = str(directory.resolve())
+    if key in _HELD_LOCKS:
+        return
+    fd = os.open(directory / LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ScenarioError(f"{directory}: the run is still going on in another process") from None
+    _HELD_LOCKS[key] = fd
+
+
+def unlock_run_dir(directory: pathlib.Path) -> None:
+    """Release and remove the lock of ``directory`` (the run is finished)."""
+    fd = _HELD_LOCKS.pop(str(directory.resolve()), None)
+    with contextlib.suppress(OSError):
+        (directory / LOCK).unlink()
+    if fd is not None:
+        os.close(fd)
+
+
+def reopen_run_dir(path: pathlib.Path) -> tuple[RunDir, dict[str, Any]]:
+    """An unfinished run directory, locked, to resume; its running manifest. Refuses (one line)
+    a finished run, a run still going on, another Runway version, a damaged copy, and a
+    scenario file changed since the run started."""
+    from engine.readback import DamagedRun, read_manifest
+
+    manifest = read_manifest(path)
+    status = manifest.get("status")
+    if status == "finished":
+        raise ScenarioError(f"{path}: the run is finished; nothing to resume")
+    spec = manifest.get("run")
+    if status != "running" or not isinstance(spec, dict):
+        raise ScenarioError(f"{path}: not a run that can be resumed (no run parameters saved)")
+    if manifest.get("runway_version") != VERSION:
+        raise ScenarioError(
+            f"{path}: the run was started by Runway {manifest.get('runway_version')}, this is "
+            f"{VERSION}; resume it with that version, or start it again"
+        )
+    lock_run_dir(path)
+    checksums = manifest.get("sha256")
+    if not isinstance(checksums, dict):
+        raise DamagedRun(path, "manifest.json has no checksums")
+    for name, expected in checksums.items():
+        try:
+            ok = sha256_of(path / pathlib.Path(str(name))) == expected
+        except OSError:
+            ok = False
+        if not ok:
+            raise DamagedRun(path, f"{name} is missing or does not match its checksum")
+    original = manifest.get("scenario_file")
+    changed = (
+        isinstance(original, str)
+        and pathlib.Path(original).is_file()
+        and sha256_of(pathlib.Path(original)) != manifest.get("scenario_sha256")
+    )
+    if changed:
+        raise ScenarioError(
+            f"{path}: the scenario file {original} has changed since the run started; "
+            "resuming would mix two scenarios: start a new run instead"
+        )
+    replaces = manifest.get("replaces")
+    target = pathlib.Path(replaces) if isinstance(replaces, str) else path
+    return RunDir(path=target, work=path, created=False), manifest
 
 
 def default_run_dir(name: str, root: pathlib.Path = pathlib.Path("runs")) -> pathlib.Path:
@@ -143,6 +224,7 @@ def claim_run_dir(
     try:
         _check_free_space(run, need_bytes)
         create_exclusive(run.work / MANIFEST, _initial_manifest(scenario_name))
+        lock_run_dir(run.work)
     except FileExistsError:
         raise ScenarioError(f"{run.path}: another run is writing this directory") from None
     except OSError as error:
@@ -211,7 +293,8 @@ def _remove_stale_siblings(path: pathlib.Path) -> None:
     pattern = re.compile(rf"^\.{re.escape(path.name)}\.runway-(?:new|old)\.(\d+)\.[0-9a-f]{{8}}$")
     for entry in path.parent.iterdir():
         match = pattern.match(entry.name)
-        if match and not pid_alive(int(match[1])):
+        resumable = (entry / "checkpoint.json").exists()
+        if match and not pid_alive(int(match[1])) and not resumable:
             shutil.rmtree(entry, ignore_errors=True)
 
 
@@ -377,20 +460,18 @@ def result_arrays(results: Results) -> dict[str, np.ndarray]:
     }
 
 
-def save_run(
-    results: Results, run_dir: RunDir | pathlib.Path | str, *, variant: str | None = None
-) -> pathlib.Path:
-    """Write the files of ``results`` into a claimed run directory (a path is claimed first:
-    created, or an empty directory); the manifest, with every file's sha256, is written last.
-    Returns the directory written (``run_dir.work``). Raises OSError when the disk fails."""
-    run = run_dir if isinstance(run_dir, RunDir) else claim_run_dir(pathlib.Path(run_dir), "")
+def start_run(run: RunDir, scenario: Scenario, spec: dict[str, Any]) -> None:
+    """Copy the scenario and the files it reads into the run directory and record the run's
+    parameters (``spec``: seed, paths, sampler, batch size, variant, stopping rule) in a manifest
+    marked ``running``: everything ``resume`` needs, written before the first path."""
     work = run.work
-    scenario = results.scenario
     source = pathlib.Path(scenario.file) if scenario.file else None
-    data = source.read_bytes() if source and source.is_file() else b""
+    try:
+        data = source.read_bytes() if source and source.is_file() else b""
+    except OSError as error:
+        raise RunwayError(f"{source}: cannot read the scenario again: {_describe(error)}") from None
     atomic_write(work / SCENARIO_COPY, lambda tmp: tmp.write_bytes(data))
     checksums = {SCENARIO_COPY: sha256_of(work / SCENARIO_COPY)}
-
     inputs = {}
     for i, (name, original) in enumerate(input_files(scenario).items(), start=1):
         copy = _copy_name(i, name)
@@ -404,6 +485,34 @@ def save_run(
         atomic_write(work / copy, lambda tmp, c=content: tmp.write_bytes(c))
         checksums[copy] = sha256_of(work / copy)
         inputs[name] = copy
+    manifest = {
+        **json.loads(_initial_manifest(scenario.name)),
+        "scenario_file": str(source.resolve()) if source else None,
+        "scenario_copy": SCENARIO_COPY,
+        "scenario_sha256": checksums[SCENARIO_COPY],
+        "inputs": inputs,
+        "replaces": str(run.path) if run.replacing else None,
+        "run": spec,
+        "sha256": checksums,
+    }
+    _write_json(work / MANIFEST, manifest)
+
+
+def save_run(
+    results: Results, run_dir: RunDir | pathlib.Path | str, *, variant: str | None = None
+) -> pathlib.Path:
+    """Write the files of ``results`` into a claimed run directory (a path is claimed first:
+    created, or an empty directory); the manifest, with every file's sha256, is written last,
+    then the checkpoints are removed. The scenario copies made by :func:`start_run` are kept
+    (a resumed run never reads the original files again). Returns the directory written
+    (``run_dir.work``). Raises OSError when the disk fails."""
+    run = run_dir if isinstance(run_dir, RunDir) else claim_run_dir(pathlib.Path(run_dir), "")
+    work = run.work
+    running = _read_json(work / MANIFEST)
+    if running.get("status") != "running" or "run" not in running:
+        start_run(run, results.scenario, {"variant": variant})
+        running = _read_json(work / MANIFEST)
+    checksums = dict(running["sha256"])
 
     atomic_write(work / RESULTS, lambda tmp: _save_npz(tmp, result_arrays(results)))
     checksums[RESULTS] = sha256_of(work / RESULTS)
@@ -418,45 +527,53 @@ def save_run(
             )
     _write_json(work / "summary.json", results.summary())
     checksums["summary.json"] = sha256_of(work / "summary.json")
-    _write_json(work / MANIFEST, _manifest(results, variant, source, data, inputs, checksums))
+    _write_json(work / MANIFEST, _manifest(results, running, checksums))
+    fsync_directory(work)
+    from engine.checkpoint import CheckpointStore
+
+    CheckpointStore(work).remove()
     return work
 
 
-def _manifest(
-    results: Results,
-    variant: str | None,
-    source: pathlib.Path | None,
-    data: bytes,
-    inputs: dict[str, str],
-    checksums: dict[str, str],
-) -> dict[str, Any]:
-    import hashlib
+def _read_json(path: pathlib.Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
+
+def _manifest(
+    results: Results, running: dict[str, Any], checksums: dict[str, str]
+) -> dict[str, Any]:
     import pandas as pd
     import scipy
 
+    spec = running.get("run", {})
     return {
         "format": FORMAT,
         "status": "finished",
         "runway_version": VERSION,
         "scenario": results.scenario.name,
-        "scenario_file": str(source.resolve()) if source else None,
+        "scenario_file": running.get("scenario_file"),
         "scenario_copy": SCENARIO_COPY,
-        "scenario_sha256": hashlib.sha256(data).hexdigest(),
-        "inputs": inputs,
-        "variant": variant,
+        "scenario_sha256": running.get("scenario_sha256"),
+        "inputs": running.get("inputs", {}),
+        "variant": spec.get("variant"),
         "seed": results.seed,
         "paths": results.paths,
         "sampler": results.sampler,
         "batch_size": results.batch_size,
         "batches": len(results.batch_sizes),
+        "run": spec,
+        "stopped": results.stop,
         "hist_bins": results.hist.grid.bins,
         "fan_bins": results.fan.grid.bins,
         "fan_paths": results.fan.n,
         "driver_inputs": list(results.driver_names),
         "funding_rounds": list(results.funding_names),
-        "started": results.started.isoformat(),
-        "finished": (results.started + dt.timedelta(seconds=results.seconds)).isoformat(),
+        "started": running.get("started", results.started.isoformat()),
+        "finished": dt.datetime.now(dt.UTC).isoformat(),
         "seconds": results.seconds,
         "sha256": checksums,
         "versions": {

@@ -1,19 +1,25 @@
-"""Run a scenario: cut it into fixed-size batches, run them (joblib), merge in batch order.
+"""Run a scenario: cut it into fixed-size batches grouped in chunks, run the chunks (joblib or
+Dask), merge them in chunk order, checkpoint as it goes, stop at a number of paths or a
+precision.
 
 The result depends only on (scenario, entropy, paths, sampler, batch size): never on the number
-of jobs or the order in which batches finish. A small pilot (the first paths of batch 0's seed)
-fixes the histogram grids every batch reduces onto; then all batches go to the workers.
+of jobs, the backend, the order in which chunks finish, or whether the run was interrupted and
+resumed. Chunk i holds batches ``i * C .. i * C + C - 1`` with C fixed by the batch size alone,
+so a run stopped at a precision after k chunks equals a fixed run of the same paths. A small
+pilot (the first paths of batch 0's seed) fixes the histogram grids every batch reduces onto.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+import math
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from cashflow import calendar
 from cashflow.scenario import Scenario
 from distributions.errors import ScenarioError, did_you_mean
 from distributions.samplers import SAMPLERS
@@ -27,18 +33,35 @@ from engine.batch import (
     layout_of,
     simulate_batch,
 )
-from engine.histogram import DEFAULT_BINS, Histograms, make_grid
-from engine.pool import results_in_order, workers_for
-from engine.results import Results
+from engine.histogram import DEFAULT_BINS, make_grid
+from engine.pool import WorkersLost, results_in_order, workers_for
+from engine.results import Answer, Results, wilson_interval
+from engine.state import RunState
 
-__all__ = ["batch_size_for", "batch_sizes", "run"]
+__all__ = ["MAX_PATHS", "Stop", "batch_size_for", "batch_sizes", "chunk_batches", "run"]
 
 MEMORY_BUDGET_BYTES = memory.DEFAULT_BUDGET_BYTES  # peak RSS of one process (engine/memory.py)
 MAX_BATCH = 2**16
 MAX_CHUNK = 8  # batches per unit of work shipped to a worker
+CHUNK_PATHS = 2**17  # paths per chunk (fewer batches per chunk when batches are small)
+MAX_PATHS = 10**10  # paths of one run: about two hours on two cores
 PILOT_PATHS = 4096  # paths simulated up front to fix the histogram grids
 HIST_BINS = DEFAULT_BINS  # per-path quantities: error < 0.1 SE (tests/test_histogram.py)
 FAN_BINS = 2**13  # monthly cash of the fan-chart subsample
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Why a run ended: ``reason`` ("paths reached", "precision reached", "path limit",
+    "time limit"), the 95% CI half-widths reached per question date (probability units)
+    and, for a run to a precision, its target."""
+
+    reason: str
+    half_widths: dict[str, float]
+    target: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"reason": self.reason, "half_widths": self.half_widths, "target": self.target}
 
 
 def batch_size_for(scenario: Scenario, budget_bytes: int = MEMORY_BUDGET_BYTES) -> int:
@@ -56,11 +79,10 @@ def batch_sizes(paths: int, batch_size: int) -> list[int]:
     return [batch_size] * full + ([rest] if rest else [])
 
 
-def chunks(tasks: list[BatchTask]) -> list[list[BatchTask]]:
-    """Consecutive batches grouped into the units shipped to workers: about 8 or more chunks,
-    of at most MAX_CHUNK batches. Depends only on the number of batches, never on jobs."""
-    per = max(1, min(MAX_CHUNK, len(tasks) // 8))
-    return [tasks[i : i + per] for i in range(0, len(tasks), per)]
+def chunk_batches(batch_size: int) -> int:
+    """Batches per chunk: about CHUNK_PATHS paths, at most MAX_CHUNK batches. Depends only on
+    the batch size, never on paths or jobs, so runs of different lengths share their chunks."""
+    return max(1, min(MAX_CHUNK, CHUNK_PATHS // batch_size))
 
 
 def run(
@@ -71,33 +93,71 @@ def run(
     jobs: int | None = None,
     sampler: str = "mc",
     batch_size: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Any = None,
     memory_bytes: int | None = None,
+    until_ci: float | None = None,
+    max_paths: int | None = None,
+    time_limit: float | None = None,
+    backend: str = "loky",
+    scheduler: str | None = None,
+    checkpoints: Any = None,
 ) -> Results:
-    """Simulate ``paths`` monthly cash paths of ``scenario`` and return the :class:`Results`.
+    """Simulate monthly cash paths of ``scenario`` and return the :class:`Results`.
 
+    ``paths``: how many (with ``until_ci``: the fewest before the precision is checked).
     ``seed``: the run's entropy (an int); None draws fresh entropy (recorded in the results).
     ``jobs``: worker processes, at most the cores (None: all; -1 all, -2 all but one, ...).
     ``sampler``: "mc", "lhs" or "sobol" (quasi-random for the per-path inputs).
-    ``progress``: called as ``progress(paths_done, paths_total)`` after each merged batch.
+    ``progress``: "auto", "bar", "lines", None, a callable ``f(done, total)`` or a Reporter
+    (see :mod:`engine.progress`).
     ``memory_bytes``: peak RSS budget per process, sets the batch size unless ``batch_size`` is
     given (None: 512 MiB; see :mod:`engine.memory`).
+    ``until_ci``: add chunks until every question's 95% CI half-width is at most this
+    (probability units), or ``max_paths`` (default MAX_PATHS) or ``time_limit`` (seconds) is
+    reached.
+    ``backend``: "loky" (local processes) or "dask" (``scheduler``: its address).
+    ``checkpoints``: a :class:`engine.checkpoint.CheckpointStore`: resume from its checkpoint
+    and save the merged state as the run goes (and when it is interrupted).
     """
+    from engine.progress import reporter_for
+
     if sampler not in SAMPLERS:
         raise ScenarioError(f"unknown sampler '{sampler}'{did_you_mean(sampler, SAMPLERS)}")
     if paths < 1:
         raise ScenarioError(f"--paths must be a positive number (got {paths})")
+    if until_ci is not None:
+        if not scenario.questions:
+            raise ScenarioError(
+                "--until-ci needs question dates in the scenario (questions = [...])"
+            )
+        if not 0 < until_ci < 0.5:
+            raise ScenarioError(f"--until-ci must be between 0 and 0.5 (got {until_ci})")
+    total = (max_paths or MAX_PATHS) if until_ci is not None else paths
+    if total < paths and until_ci is not None:
+        raise ScenarioError(f"--max-paths {total:,} is below --paths {paths:,}")
     workers = workers_for(jobs)  # refuses a --jobs leaving no worker before any work
+    reporter = reporter_for(progress)
     entropy = fresh_entropy() if seed is None else int(seed)
     size = batch_size or batch_size_for(scenario, memory_bytes or MEMORY_BUDGET_BYTES)
-    sizes = batch_sizes(paths, size)
-    tasks = [BatchTask(scenario, entropy, i, n, sampler) for i, n in enumerate(sizes)]
+    per_chunk = chunk_batches(size)
+    n_batches = math.ceil(total / size)
+    last_size = total - (n_batches - 1) * size
+
+    def chunk_at(i: int) -> list[BatchTask] | None:
+        first = i * per_chunk
+        if first >= n_batches:
+            return None
+        return [
+            BatchTask(scenario, entropy, b, last_size if b == n_batches - 1 else size, sampler)
+            for b in range(first, min(first + per_chunk, n_batches))
+        ]
+
     started = dt.datetime.now(dt.UTC)
     clock = time.perf_counter()
-
     # The histogram grids come from a small pilot (the first paths of batch 0's seed), so that
     # every batch, batch 0 included, can go to the workers at once.
-    pilot, _, _ = simulate_batch(dataclasses.replace(tasks[0], size=min(size, PILOT_PATHS)))
+    first_task = BatchTask(scenario, entropy, 0, min(size, PILOT_PATHS), sampler)
+    pilot, _, _ = simulate_batch(first_task)
     grids = Grids(
         quantities=make_grid(pilot.quantities, HIST_BINS), fan=make_grid(pilot.fan, FAN_BINS)
     )
@@ -105,40 +165,102 @@ def run(
 
     h = scenario.horizon_months
     drivers, rounds = driver_inputs(scenario), funding_rounds(scenario)
-    batch_ruin_counts: list[np.ndarray] = []
-    driver_counts = np.zeros((len(drivers), 2, h + 1), dtype=np.int64)
-    funding_counts = np.zeros((len(rounds), 2, h + 1), dtype=np.int64)
-    hist, fan = Histograms.empty(grids.quantities), Histograms.empty(grids.fan)
-    sample_cash = None
-    done = 0
-    for result in results_in_order(chunks(tasks), grids, workers):  # in order
-        if result.sample_cash is not None:
-            sample_cash = result.sample_cash
-        batch_ruin_counts.extend(result.batch_ruin_counts)
-        driver_counts += result.driver_counts
-        funding_counts += result.funding_counts
-        hist.add(result.hist)
-        fan.add(result.fan)
-        done += sum(result.sizes)
-        if progress:
-            progress(done, paths)
+    state = None
+    if checkpoints is not None:
+        state = checkpoints.load(grids, h, len(drivers), len(rounds), reporter.note)
+    if state is None:
+        state = RunState(grids, h, len(drivers), len(rounds))
+    before = state.seconds
+    questions = [_question(scenario, d) for d in scenario.questions]
+    key = questions[-1] if questions else None
+
+    def stop_now() -> Stop | None:
+        widths = _half_widths(state, questions)
+        if until_ci is None:
+            return Stop("paths reached", widths) if state.paths >= total else None
+        if state.paths >= paths and max(widths.values()) <= until_ci:
+            return Stop("precision reached", widths, until_ci)
+        if state.paths >= total:
+            return Stop("path limit", widths, until_ci)
+        if time_limit is not None and state.seconds >= time_limit:
+            return Stop("time limit", widths, until_ci)
+        return None
+
+    reporter.start(total if until_ci is None else None, state.paths)
+    stop = stop_now() if state.chunks else None
+    try:
+        if stop is None:
+            outputs = results_in_order(
+                chunk_at,
+                grids,
+                workers,
+                start=state.chunks,
+                backend=backend,
+                scheduler=scheduler,
+                note=reporter.note,
+            )
+            try:
+                for result in outputs:  # in chunk order
+                    state.add(result)
+                    state.seconds = before + time.perf_counter() - clock
+                    reporter.update(state.paths, _answer(state, key, entropy))
+                    stop = stop_now()
+                    if stop is not None:
+                        break
+                    if checkpoints is not None:
+                        checkpoints.maybe_save(state)
+            finally:
+                outputs.close()
+    except (KeyboardInterrupt, WorkersLost):
+        if checkpoints is not None:
+            checkpoints.save(state)
+        raise
+    finally:
+        reporter.close()
+    assert stop is not None
 
     return Results(
         scenario=scenario,
         layout=layout_of(scenario),
-        paths=paths,
+        paths=state.paths,
         seed=entropy,
         sampler=sampler,
         batch_size=size,
-        batch_ruin_counts=np.array(batch_ruin_counts),
-        batch_sizes=np.array(sizes),
-        hist=hist,
-        fan=fan,
+        batch_ruin_counts=np.array(state.batch_ruin_counts),
+        batch_sizes=np.array(state.batch_sizes),
+        hist=state.hist,
+        fan=state.fan,
         driver_names=tuple(drivers),
-        driver_counts=driver_counts,
+        driver_counts=state.driver_counts,
         funding_names=tuple(rounds),
-        funding_counts=funding_counts,
-        sample_cash=sample_cash,
+        funding_counts=state.funding_counts,
+        sample_cash=state.sample_cash,
         started=started,
-        seconds=time.perf_counter() - clock,
+        seconds=state.seconds,
+        stop=stop.as_dict(),
     )
+
+
+def _question(scenario: Scenario, before: dt.date) -> tuple[dt.date, int]:
+    return before, calendar.months_before(scenario.start_year, scenario.start_month, before)
+
+
+def _half_widths(state: RunState, questions: list[tuple[dt.date, int]]) -> dict[str, float]:
+    """The 95% Wilson interval's half-width of each question so far."""
+    counts = np.cumsum(state.ruin_counts())
+    out = {}
+    for before, months in questions:
+        lo, hi = wilson_interval(int(counts[months - 1]), max(state.paths, 1))
+        out[before.isoformat()] = float(hi - lo) / 2
+    return out
+
+
+def _answer(state: RunState, key: tuple[dt.date, int] | None, seed: int) -> Answer | None:
+    """The running estimate of the headline (last) question."""
+    if key is None or state.paths == 0:
+        return None
+    before, months = key
+    k, n = int(state.ruin_counts()[:months].sum()), state.paths
+    p = k / n
+    lo, hi = wilson_interval(k, n)
+    return Answer(before, months, p, math.sqrt(p * (1 - p) / n), (float(lo), float(hi)), n, seed)

@@ -159,8 +159,7 @@ def test_results_identical_whatever_the_number_of_jobs():
     s = dataclasses.replace(s, questions=())
     one = run(s, paths=70_000, seed=21, jobs=1, batch_size=8192).summary()
     two = run(s, paths=70_000, seed=21, jobs=2, batch_size=8192).summary()
-    for d in (one, two):
-        d.pop("seconds")
+    assert "seconds" not in one  # timings live in the manifest: summaries compare exactly
     assert one == two
 
 

@@ -201,15 +201,29 @@ def test_force_replaces_a_run_whole(capsys, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no sibling left
 
 
-def test_an_interrupted_run_leaves_no_directory(monkeypatch, capsys, tmp_path):
+def test_an_interrupted_run_keeps_its_directory_to_resume(monkeypatch, capsys, tmp_path):
     import engine.runner
 
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(engine.runner, "run", interrupted)
-    code, _, _ = cli(capsys, "run", BENCH, *QUICK, "--out", str(tmp_path / "r"))
-    assert code == 130 and not (tmp_path / "r").exists()
+    code, _, err = cli(capsys, "run", BENCH, *QUICK, "--out", str(tmp_path / "r"))
+    assert code == 130 and f"resume the run with: python simulate.py resume {tmp_path / 'r'}" in err
+    assert json.loads((tmp_path / "r" / "manifest.json").read_text())["status"] == "running"
+
+
+def test_a_run_that_fails_on_its_scenario_leaves_no_directory(monkeypatch, capsys, tmp_path):
+    import engine.runner
+    from distributions.errors import ScenarioError
+
+    def overflow(*_args, **_kwargs):
+        raise ScenarioError("lines.a: amounts overflow")
+
+    monkeypatch.setattr(engine.runner, "run", overflow)
+    code, _, err = cli(capsys, "run", BENCH, *QUICK, "--out", str(tmp_path / "r"))
+    assert code == 2 and "amounts overflow" in one_line(err)
+    assert not (tmp_path / "r").exists()
 
 
 # ----- the disk fails -----------------------------------------------------------------------
@@ -255,7 +269,8 @@ def test_a_full_disk_after_simulating_keeps_the_results(monkeypatch, capsys, tmp
     line = one_line(err)
     assert code == 1 and "No space left on device" in line and "saved to" in line
     assert "Chance cash runs out before 2026-01-01" in stdout  # the answers are still printed
-    assert not out.exists()  # no half-written directory
+    assert f"finish it with: python simulate.py resume {out}" in line
+    assert json.loads((out / "manifest.json").read_text())["status"] == "running"
     rescued = pathlib.Path(line.split("saved to ")[1].split(" instead")[0])
     try:
         summary = json.loads((rescued / "summary.json").read_text())
@@ -267,8 +282,11 @@ def test_a_full_disk_after_simulating_keeps_the_results(monkeypatch, capsys, tmp
 def test_a_full_disk_everywhere_says_what_was_lost(monkeypatch, capsys, tmp_path):
     _disk_full_under(monkeypatch, pathlib.Path("/"))
     code, _, err = cli(capsys, "run", BENCH, *QUICK, "--out", str(tmp_path / "r"))
-    assert code == 1 and "20,000 paths are lost" in one_line(err)
-    assert not (tmp_path / "r").exists()
+    line = one_line(err)
+    assert code == 1 and "only the answers above remain" in line and "resume" in line
+    monkeypatch.undo()  # space is freed: the run is finished from its checkpoint
+    assert simulate.main(["resume", str(tmp_path / "r"), "--no-report", "--quiet"]) == 0
+    rundir.load_run(tmp_path / "r")
 
 
 # ----- damaged run directories --------------------------------------------------------------
@@ -458,7 +476,7 @@ def test_an_unfinished_run_is_not_read(capsys, tmp_path, finished):
     shutil.copytree(finished, d)
     _set_manifest(d, status="running")
     code, _, err = cli(capsys, "ask", str(d), "--before", "2025-06-01")
-    assert code == 2 and "did not finish" in one_line(err)
+    assert code == 2 and "the run is unfinished" in one_line(err) and "resume" in err
 
 
 def test_a_run_directory_from_before_checksums_is_still_read(capsys, tmp_path, finished):
@@ -482,6 +500,13 @@ def _non_empty(tmp: pathlib.Path) -> str:
     (tmp / "notes").mkdir()
     (tmp / "notes" / "todo.txt").write_text("x")
     return str(tmp / "notes")
+
+
+def _no_questions(tmp: pathlib.Path) -> str:
+    text = pathlib.Path(BENCH).read_text()
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("questions"))
+    (tmp / "no_questions.toml").write_text(text)
+    return str(tmp / "no_questions.toml")
 
 
 BAD_ARGS = {
@@ -508,6 +533,28 @@ BAD_ARGS = {
     "--memory too small": (lambda t: ["run", BENCH, "--memory", "10M"], "under the minimum"),
     "--memory not a size": (lambda t: ["run", BENCH, "--memory", "lots"], "not a memory size"),
     "--memory huge": (lambda t: ["run", BENCH, "--memory", "9" * 400], "over the maximum"),
+    "--backend dask without --scheduler": (
+        lambda t: ["run", BENCH, "--backend", "dask"],
+        "--backend dask needs --scheduler",
+    ),
+    "--scheduler without dask": (
+        lambda t: ["run", BENCH, "--scheduler", "tcp://127.0.0.1:8786"],
+        "--scheduler goes with --backend dask",
+    ),
+    "--until-ci too wide": (lambda t: ["run", BENCH, "--until-ci", "2"], "not a half-width"),
+    "--until-ci not a number": (lambda t: ["run", BENCH, "--until-ci", "x"], "not a half-width"),
+    "--max-paths alone": (
+        lambda t: ["run", BENCH, "--max-paths", "1M"],
+        "--max-paths and --time-limit go with --until-ci",
+    ),
+    "--time-limit not a duration": (
+        lambda t: ["run", BENCH, "--until-ci", "0.01", "--time-limit", "soon"],
+        "not a duration",
+    ),
+    "--until-ci on a scenario without questions": (
+        lambda t: ["run", _no_questions(t), "--until-ci", "0.01"],
+        "--until-ci needs question dates",
+    ),
     "--jobs 0": (lambda t: ["run", BENCH, "--jobs", "0"], "--jobs must be >= 1"),
     "--before before the start": (
         lambda t: ["ask", BENCH, "--before", "2024-01-15"],
