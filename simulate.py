@@ -390,12 +390,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
     _check_backend(args)
     run_dir, manifest = reopen_run_dir(args.run_dir)
     scenario = scenario_of(args.run_dir, manifest)
-    spec = manifest["run"]
-    started = dt.datetime.fromisoformat(manifest["started"])
-    return _execute(args, scenario, spec, run_dir, started=started)
+    return _execute(args, scenario, manifest["run"], run_dir)
 
 
-def _execute(args, scenario: Scenario, spec: dict, run_dir, started=None) -> int:
+def _execute(args, scenario: Scenario, spec: dict, run_dir) -> int:
     """Simulate a claimed run with checkpoints, save it, write the report, put it in place.
     An interrupt or a failure that leaves it resumable keeps the directory and says how."""
     from engine import pool
@@ -431,8 +429,9 @@ def _execute(args, scenario: Scenario, spec: dict, run_dir, started=None) -> int
             text += f"; the checkpoint is kept: resume with: {hint}"
         print(f"runway: {escape_controls(text)}", file=sys.stderr)
         return 1
-    if started is not None:
-        results = dataclasses.replace(results, started=started)
+    # The run started when its directory was claimed (a resumed run: in its first part).
+    manifest = json.loads((run_dir.work / "manifest.json").read_text(encoding="utf-8"))
+    results = dataclasses.replace(results, started=dt.datetime.fromisoformat(manifest["started"]))
     lost = _save(results, run_dir, spec.get("variant"), hint)
     for answer in results.answers():
         say(answer.sentence())

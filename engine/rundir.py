@@ -460,7 +460,9 @@ def result_arrays(results: Results) -> dict[str, np.ndarray]:
     }
 
 
-def start_run(run: RunDir, scenario: Scenario, spec: dict[str, Any]) -> None:
+def start_run(
+    run: RunDir, scenario: Scenario, spec: dict[str, Any], started: dt.datetime | None = None
+) -> None:
     """Copy the scenario and the files it reads into the run directory and record the run's
     parameters (``spec``: seed, paths, sampler, batch size, variant, stopping rule) in a manifest
     marked ``running``: everything ``resume`` needs, written before the first path."""
@@ -487,6 +489,7 @@ def start_run(run: RunDir, scenario: Scenario, spec: dict[str, Any]) -> None:
         inputs[name] = copy
     manifest = {
         **json.loads(_initial_manifest(scenario.name)),
+        **({"started": started.isoformat()} if started is not None else {}),
         "scenario_file": str(source.resolve()) if source else None,
         "scenario_copy": SCENARIO_COPY,
         "scenario_sha256": checksums[SCENARIO_COPY],
@@ -510,7 +513,7 @@ def save_run(
     work = run.work
     running = _read_json(work / MANIFEST)
     if running.get("status") != "running" or "run" not in running:
-        start_run(run, results.scenario, {"variant": variant})
+        start_run(run, results.scenario, {"variant": variant}, started=results.started)
         running = _read_json(work / MANIFEST)
     checksums = dict(running["sha256"])
 
