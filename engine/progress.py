@@ -319,6 +319,11 @@ def _bar_class() -> type:
         monitor_interval = 0  # no monitor thread: updates come from the runner's loop
         estimate: Answer | None = None
 
+        def display(self, msg: str | None = None, pos: int | None = None) -> Any:
+            if self.nrows is not None and self.nrows <= 0:  # a terminal that reports no size:
+                self.nrows = None  # tqdm would take the bar for one below the screen and hide it
+            return super().display(msg, pos)
+
         @property
         def format_dict(self) -> dict:
             d = super().format_dict
