@@ -149,8 +149,12 @@ class CheckpointStore:
 
 
 def _save(path: pathlib.Path, arrays: dict[str, np.ndarray]) -> None:
-    with open(path, "wb") as f:
-        np.savez_compressed(f, **arrays)
+    """An .npz (np.load reads it) compressed at zlib level 1: the same size as numpy's default
+    level here (mostly empty histogram bins), in half the time a run waits for it."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        for name, value in arrays.items():
+            with z.open(f"{name}.npy", "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)
 
 
 def _short(error: BaseException) -> str:
