@@ -16,11 +16,13 @@ import pathlib
 import re
 import tomllib
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 from distributions._checks import show
 from distributions.errors import Problem, ScenarioError, did_you_mean
 
+from . import overrides
 from . import parse_events as events_module
 from . import parse_lines as lines_module
 from ._check import Checker, join, type_name
@@ -54,8 +56,14 @@ _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TOML_POSITION = re.compile(r"^(.*?)\s*\(at (line \d+, column \d+|end of document)\)\s*$", re.S)
 
 
-def load_scenario(path: str | pathlib.Path, *, variant: str | None = None) -> Scenario:
-    """Read, parse and validate the scenario file ``path`` (with ``variant`` applied)."""
+def load_scenario(
+    path: str | pathlib.Path,
+    *,
+    variant: str | None = None,
+    sets: Sequence[tuple[str, object]] = (),
+) -> Scenario:
+    """Read, parse and validate the scenario file ``path`` (with ``variant``, then the ``--set``
+    overrides ``sets`` applied: see :func:`parse_scenario`)."""
     file = str(path)
     p = pathlib.Path(path)
     try:
@@ -83,7 +91,7 @@ def load_scenario(path: str | pathlib.Path, *, variant: str | None = None) -> Sc
             "of tables and arrays are supported)",
             file=file,
         ) from None
-    return parse_scenario(doc, file=file, base_dir=p.parent, variant=variant)
+    return parse_scenario(doc, file=file, base_dir=p.parent, variant=variant, sets=sets)
 
 
 def _too_deep(doc: dict[str, Any]) -> str | None:
@@ -120,10 +128,15 @@ def parse_scenario(
     file: str,
     base_dir: pathlib.Path,
     variant: str | None = None,
+    sets: Sequence[tuple[str, object]] = (),
 ) -> Scenario:
     """Validate a parsed TOML document (and all its variants); the Scenario, ``variant`` applied.
 
-    Raises one :class:`ScenarioError` listing every problem found, attributed to ``file``.
+    ``sets`` (``(key, value)`` pairs, :func:`cashflow.overrides.parse_set`) are then applied
+    like a variant and the result validated again; the Scenario's ``raw`` stays ``doc``.
+
+    Raises one :class:`ScenarioError` listing every problem found, attributed to ``file``; once
+    the file is sound, the problems of the sets, each line starting ``--set KEY``.
     """
     if not isinstance(doc, dict):
         raise ScenarioError(f"a scenario must be a table of keys, got {type_name(doc)}", file=file)
@@ -132,8 +145,9 @@ def parse_scenario(
         problem = Problem(too_deep, f"tables nested more than {MAX_DEPTH} levels deep")
         raise ScenarioError(problem, file=file)
     cache: dict[tuple[Any, ...], Any] = {}  # parsed specs, shared by the variants' parses
+    sets = list(sets)
     with warnings.catch_warnings():
-        if variant is not None:  # the variant's own parse below warns instead
+        if variant is not None or sets:  # the variant's (or the sets') parse warns instead
             warnings.simplefilter("ignore")
         problems, scenario = _parse(doc, base_dir, file, cache)
     chk = Checker(base_dir=base_dir)
@@ -145,7 +159,7 @@ def parse_scenario(
         merged = _merge(doc, _overrides(table))
         merged.pop("variants", None)
         with warnings.catch_warnings():
-            if name != variant:  # only the variant that is run speaks up
+            if name != variant or sets:  # only the variant that is run speaks up
                 warnings.simplefilter("ignore")
             found, parsed = _parse(merged, base_dir, file, cache)
         problems += [
@@ -164,8 +178,34 @@ def parse_scenario(
             except ScenarioError as error:
                 raise error.with_file(file) from None
         scenario = chosen
+    if sets:
+        scenario = _with_sets(doc, variant, sets, base_dir, file, cache)
     assert scenario is not None
     return dataclasses.replace(scenario, raw=doc, variants=tables)
+
+
+def _with_sets(
+    doc: dict[str, Any],
+    variant: str | None,
+    sets: list[tuple[str, object]],
+    base_dir: pathlib.Path,
+    file: str,
+    cache: dict[tuple[Any, ...], Any],
+) -> Scenario:
+    """The Scenario of the (sound) ``doc``, ``variant`` applied, then ``sets``; their problems
+    raised as one ScenarioError, each line ``--set KEY: what is wrong`` (not the file's)."""
+    base = apply_variant(doc, variant) if variant is not None else copy.deepcopy(doc)
+    base.pop("variants", None)
+    merged = overrides.apply_sets(base, sets)
+    too_deep = _too_deep(merged)
+    if too_deep is not None:
+        problem = Problem(too_deep, f"tables nested more than {MAX_DEPTH} levels deep")
+        raise ScenarioError(overrides.attribute([problem], sets))
+    problems, scenario = _parse(merged, base_dir, file, cache)
+    if problems:
+        raise ScenarioError(overrides.attribute(problems, sets))
+    assert scenario is not None
+    return scenario
 
 
 def apply_variant(doc: dict[str, Any], name: str) -> dict[str, Any]:
