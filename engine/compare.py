@@ -1,0 +1,540 @@
+"""Compare a scenario's variants on common random numbers: ``compare(file, variants) ->
+Comparison``.
+
+Every variant (the base first) is simulated inside the same batch, on the same draws: batch i
+of each draws from the same ``SeedSequence(entropy, spawn_key=(i,))`` and the same named
+streams (:mod:`cashflow.draws`), so an input a variant does not change takes bit-identical
+values on every path. The difference of two chances is then read from the *same* paths, and its
+standard error comes only from the paths whose outcome differs between the two (the discordant
+paths): for a question date D, with ``n10`` paths where the base runs out before D and the
+variant does not, ``n01`` the other way round, ``p10 = n10 / n``, ``p01 = n01 / n``::
+
+    difference = p01 - p10 = p_variant - p_base
+    variance   = (p10 + p01 - (p10 - p01) ** 2) / n
+
+(the variance of the mean of the per-path differences, each -1, 0 or +1). A variant that
+changes nothing has no discordant path: difference exactly 0, 95% CI exactly [0, 0]. Two
+independent runs would instead add both binomial variances, however similar the variants.
+
+Each batch is reduced to small counts (ruin months per variant, discordant paths per variant
+and question date, histograms of the yearly net loss on grids fixed from a pilot), merged in
+batch order: the result is bit-identical whatever the number of jobs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import math
+import pathlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cashflow import calendar
+from cashflow.parse import load_scenario
+from cashflow.scenario import Scenario
+from distributions.errors import Problem, ScenarioError, did_you_mean
+from distributions.samplers import SAMPLERS
+from distributions.seeding import fresh_entropy
+from engine.batch import BatchTask, layout_of, simulate_batch
+from engine.files import atomic_write
+from engine.histogram import Grid, Histograms, Packed, make_grid
+from engine.pool import results_in_order, workers_for
+from engine.results import BEYOND, Z95, wilson_interval
+
+__all__ = [
+    "BASE",
+    "COMPARE_FILE",
+    "Comparison",
+    "VariantOutcome",
+    "compare",
+    "compare_chunk",
+    "paired_difference",
+    "read_comparison",
+    "write_comparison",
+]
+
+BASE = "base"  # the name of the scenario as written, first in every comparison
+BASE_DESCRIPTION = "the scenario as written"
+COMPARE_FILE = "compare.csv"
+COMPARE_BINS = 2**14  # histogram bins per yearly net loss: p50 / p95 well within 0.1 SE
+PILOT_PATHS = 4096  # paths of each variant's pilot (batch 0's seed) fixing its grid
+NET_LOSS_LEVELS = (0.50, 0.95)
+
+
+# ----- the arithmetic ---------------------------------------------------------------------
+def paired_difference(n10: int, n01: int, n: int) -> tuple[float, tuple[float, float]]:
+    """Difference p_variant - p_base of two chances read from the same ``n`` paths, and its
+    95% CI, from the discordant paths: ``n10`` (base yes, variant no) and ``n01`` (variant yes,
+    base no). No discordant path: exactly (0.0, (0.0, 0.0))."""
+    if n10 == 0 and n01 == 0:
+        return 0.0, (0.0, 0.0)
+    p10, p01 = n10 / n, n01 / n
+    d = (n01 - n10) / n
+    half = Z95 * math.sqrt(max(p10 + p01 - (p10 - p01) ** 2, 0.0) / n)
+    return d, (max(d - half, -1.0), min(d + half, 1.0))
+
+
+# ----- the work of one chunk (in a worker) ------------------------------------------------
+@dataclass(frozen=True)
+class CompareTask:
+    """One batch of every variant: ``scenarios[0]`` is the base; ``months``: whole months
+    before each question date."""
+
+    scenarios: tuple[Scenario, ...]
+    entropy: int
+    index: int
+    size: int
+    sampler: str
+    months: tuple[int, ...]
+
+
+@dataclass
+class CompareChunk:
+    """Consecutive batches merged in batch order. ``ruin_counts``: (V, H + 1); ``n10``,
+    ``n01``: (V, Q) discordant paths against the base; ``hist``: per variant, packed."""
+
+    first: int
+    paths: int
+    ruin_counts: np.ndarray
+    n10: np.ndarray
+    n01: np.ndarray
+    hist: list[Packed]
+
+
+def _net_loss_columns(scenario: Scenario) -> slice:
+    """The yearly net-loss columns of :attr:`PathOutcomes.quantities` (the last ``years``)."""
+    y = len(layout_of(scenario).years)
+    return slice(3 * y + 1, 4 * y + 1)
+
+
+def _compare_batch(task: CompareTask, grids: Sequence[Grid]):
+    h = task.scenarios[0].horizon_months
+    v, q = len(task.scenarios), len(task.months)
+    ruin_counts = np.zeros((v, h + 1), np.int64)
+    n10 = np.zeros((v, q), np.int64)
+    n01 = np.zeros((v, q), np.int64)
+    hists = []
+    base_ruin = None
+    months = np.asarray(task.months)
+    for i, scenario in enumerate(task.scenarios):
+        batch = BatchTask(scenario, task.entropy, task.index, task.size, task.sampler)
+        out, _, _ = simulate_batch(batch)
+        ruin = out.ruin_month
+        ruin_counts[i] = np.bincount(ruin, minlength=h + 1)
+        hists.append(Histograms.of(grids[i], out.quantities[:, _net_loss_columns(scenario)]))
+        if base_ruin is None:
+            base_ruin = ruin
+        else:
+            for j, m in enumerate(months):
+                base_out, var_out = base_ruin < m, ruin < m
+                n10[i, j] = np.count_nonzero(base_out & ~var_out)
+                n01[i, j] = np.count_nonzero(var_out & ~base_out)
+        del out
+    return ruin_counts, n10, n01, hists
+
+
+def compare_chunk(tasks: list[CompareTask], grids: tuple[Grid, ...]) -> CompareChunk:
+    """Simulate consecutive batches of every variant and merge them in batch order (the
+    function shipped to the workers through :func:`engine.pool.results_in_order`)."""
+    parts = [_compare_batch(task, grids) for task in tasks]
+    hist = [
+        Histograms.merge_all(grid, (p[3][i] for p in parts)).pack() for i, grid in enumerate(grids)
+    ]
+    return CompareChunk(
+        first=tasks[0].index,
+        paths=sum(t.size for t in tasks),
+        ruin_counts=np.sum([p[0] for p in parts], axis=0),
+        n10=np.sum([p[1] for p in parts], axis=0),
+        n01=np.sum([p[2] for p in parts], axis=0),
+        hist=hist,
+    )
+
+
+# ----- the result -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class VariantOutcome:
+    """One variant's merged counts. ``ruin_counts``: (H + 1,) paths by ruin month (index H:
+    never within the horizon); ``n10``, ``n01``: (Q,) discordant paths against the base per
+    question date; ``net_loss``: calendar year -> (p50, p95) of the year's net loss."""
+
+    name: str
+    description: str
+    ruin_counts: np.ndarray
+    n10: np.ndarray
+    n01: np.ndarray
+    net_loss: dict[int, tuple[float, float]]
+
+    def median_runway(self) -> int | str:
+        """Median runway in months (ruin month + 1), or "beyond the horizon" when fewer than
+        half the paths run out (as :meth:`engine.results.Results.runway_months`)."""
+        h = len(self.ruin_counts) - 1
+        cum = np.cumsum(self.ruin_counts[:h]) / self.ruin_counts.sum()
+        hit = np.flatnonzero(cum >= 0.5 - 1e-15)
+        return int(hit[0]) + 1 if len(hit) else BEYOND
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The base and its variants simulated on the same paths; see :func:`compare`."""
+
+    scenario: str
+    file: str
+    unit: str
+    paths: int
+    seed: int
+    sampler: str
+    batch_size: int
+    start_year: int
+    start_month: int
+    horizon_months: int
+    dates: tuple[dt.date, ...]  # the base's question dates
+    months: tuple[int, ...]
+    variants: tuple[VariantOutcome, ...]  # the base first
+
+    # ----- per question -----------------------------------------------------------------
+    def answer(self, variant: int, question: int) -> dict[str, Any]:
+        """probability, ci95, difference, difference_ci95 of one variant and question."""
+        v = self.variants[variant]
+        k = int(v.ruin_counts[: self.months[question]].sum())
+        lo, hi = wilson_interval(k, self.paths)
+        d, d_ci = paired_difference(int(v.n10[question]), int(v.n01[question]), self.paths)
+        return {
+            "probability": k / self.paths,
+            "ci95": (float(lo), float(hi)),
+            "difference": d,
+            "difference_ci95": d_ci,
+        }
+
+    def questions(self) -> pd.DataFrame:
+        """One row per question date and variant (the base first): variant, description,
+        before, probability and its 95% Wilson interval (ci_low, ci_high), the paired
+        difference from the base and its 95% CI (diff_low, diff_high), paths."""
+        rows = []
+        for qi, before in enumerate(self.dates):
+            for vi, v in enumerate(self.variants):
+                a = self.answer(vi, qi)
+                rows.append(
+                    (
+                        v.name,
+                        v.description,
+                        before.isoformat(),
+                        a["probability"],
+                        *a["ci95"],
+                        a["difference"],
+                        *a["difference_ci95"],
+                        self.paths,
+                    )
+                )
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "variant",
+                "description",
+                "before",
+                "probability",
+                "ci_low",
+                "ci_high",
+                "difference",
+                "diff_low",
+                "diff_high",
+                "paths",
+            ],
+        )
+
+    def summary(self) -> pd.DataFrame:
+        """One row per variant: median runway (months, or "beyond the horizon"), the share of
+        paths that never run out within the horizon, and the p50 / p95 net loss of every
+        calendar year (columns ``net_loss_p50_YEAR``, ``net_loss_p95_YEAR``)."""
+        rows = []
+        for v in self.variants:
+            row: dict[str, Any] = {
+                "variant": v.name,
+                "description": v.description,
+                "median_runway_months": v.median_runway(),
+                "never_runs_out": float(v.ruin_counts[-1] / self.paths),
+            }
+            for year, (p50, p95) in v.net_loss.items():
+                row[f"net_loss_p50_{year}"] = p50
+                row[f"net_loss_p95_{year}"] = p95
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data (``compare --json``)."""
+        out = []
+        for vi, v in enumerate(self.variants):
+            questions = []
+            for qi, before in enumerate(self.dates):
+                a = self.answer(vi, qi)
+                questions.append(
+                    {
+                        "before": before.isoformat(),
+                        "probability": a["probability"],
+                        "ci95": list(a["ci95"]),
+                        "difference": a["difference"],
+                        "difference_ci95": list(a["difference_ci95"]),
+                    }
+                )
+            out.append(
+                {
+                    "name": v.name,
+                    "description": v.description,
+                    "median_runway_months": v.median_runway(),
+                    "net_loss": {
+                        str(y): {"p50": p50, "p95": p95} for y, (p50, p95) in v.net_loss.items()
+                    },
+                    "questions": questions,
+                }
+            )
+        return {"scenario": self.scenario, "paths": self.paths, "seed": self.seed, "variants": out}
+
+    def text(self) -> str:
+        """A terminal table: per question date, each variant's chance with its 95% CI and the
+        paired difference from the base (percentage points) with its 95% CI; then the median
+        runway and yearly net loss of each variant."""
+        width = max(len(v.name) for v in self.variants)
+        lines = [
+            f"Variants of {self.scenario} on common random numbers: {self.paths:,} paths, "
+            f"seed {self.seed} (every variant on the same paths)"
+        ]
+        for qi, before in enumerate(self.dates):
+            lines.append(f"Chance cash runs out before {before.isoformat()}:")
+            for vi, v in enumerate(self.variants):
+                a = self.answer(vi, qi)
+                lo, hi = a["ci95"]
+                cell = f"{100 * a['probability']:.1f}% ({100 * lo:.1f}–{100 * hi:.1f}%)"
+                if vi == 0:
+                    diff = "(reference)"
+                else:
+                    dlo, dhi = a["difference_ci95"]
+                    diff = f"{_pts(a['difference'])} pts ({_pts(dlo)} to {_pts(dhi)})"
+                lines.append(f"  {v.name:<{width}}  {cell:<20}  {diff}")
+        years = sorted({y for v in self.variants for y in v.net_loss})
+        lines.append(f"Median runway; net loss per year, p50 / p95 ({self.unit}):")
+        runway = [self._runway_words(v.median_runway()) for v in self.variants]
+        rw = max(len("median runway"), *(len(r) for r in runway))
+        head = f"  {'variant':<{width}}  {'median runway':<{rw}}" + "".join(
+            f"  {y:>15}" for y in years
+        )
+        lines.append(head)
+        for v, r in zip(self.variants, runway, strict=True):
+            cells = "".join(
+                f"  {f'{v.net_loss[y][0]:.2f} / {v.net_loss[y][1]:.2f}':>15}"
+                if y in v.net_loss
+                else f"  {'':>15}"
+                for y in years
+            )
+            lines.append(f"  {v.name:<{width}}  {r:<{rw}}" + cells)
+        return "\n".join(lines)
+
+    def _runway_words(self, months: int | str) -> str:
+        if isinstance(months, str):
+            return months
+        label = calendar.month_label(self.start_year, self.start_month, months - 1)
+        return f"{months} months ({label})"
+
+
+def _pts(d: float) -> str:
+    return f"{100 * d + 0.0:+.1f}"
+
+
+# ----- running it -------------------------------------------------------------------------
+def _load(file: str | pathlib.Path, variant: str | None, sets: Sequence[str]) -> Scenario:
+    kwargs: dict[str, Any] = {"variant": variant}
+    if sets:
+        if "sets" not in inspect.signature(load_scenario).parameters:
+            raise ScenarioError("--set is not supported by this version")
+        kwargs["sets"] = tuple(sets)
+    return load_scenario(file, **kwargs)
+
+
+def _variant_names(base: Scenario, variants: Sequence[str] | None, file: str) -> list[str]:
+    known = list(base.variants)
+    if variants is None:
+        names = known
+    else:
+        names = []
+        for name in variants:
+            name = str(name).strip()
+            if name not in known:
+                hint = did_you_mean(name, known) if known else "; the file defines no variants"
+                raise ScenarioError(
+                    Problem("variants", f"unknown variant '{name}'{hint}"), file=file
+                )
+            if name not in names:
+                names.append(name)
+    if not names:
+        raise ScenarioError(
+            Problem(
+                "variants", "the file defines no variants ([variants.NAME]): nothing to compare"
+            ),
+            file=file,
+        )
+    if BASE in names:
+        raise ScenarioError(
+            Problem(
+                f"variants.{BASE}", f"'{BASE}' names the scenario as written; rename the variant"
+            ),
+            file=file,
+        )
+    return names
+
+
+def compare(
+    scenario_file: str | pathlib.Path,
+    variants: Sequence[str] | None = None,
+    *,
+    paths: int = 1_000_000,
+    seed: int | None = None,
+    jobs: int | None = None,
+    sampler: str = "mc",
+    batch_size: int | None = None,
+    sets: Sequence[str] = (),
+) -> Comparison:
+    """Simulate the scenario in ``scenario_file`` as written (named "base") and each of
+    ``variants`` (None: every ``[variants.NAME]`` of the file, in file order) on the same
+    ``paths`` paths (common random numbers), and compare their answers to the base's
+    question dates.
+
+    ``seed``: the entropy (None: fresh, recorded in the result); ``jobs``: worker processes
+    (as for :func:`engine.runner.run`); ``sampler``: "mc", "lhs" or "sobol"; ``batch_size``:
+    paths per batch (default: the smallest that the memory rule gives any variant); ``sets``:
+    ``--set`` overrides applied to the base and every variant. The result is bit-identical
+    whatever ``jobs``.
+    """
+    from engine.runner import MEMORY_BUDGET_BYTES, batch_size_for, chunk_batches
+
+    if sampler not in SAMPLERS:
+        raise ScenarioError(f"unknown sampler '{sampler}'{did_you_mean(sampler, SAMPLERS)}")
+    if paths < 1:
+        raise ScenarioError(f"--paths must be a positive number (got {paths})")
+    file = str(scenario_file)
+    base = _load(file, None, sets)
+    names = _variant_names(base, variants, file)
+    scenarios = [base] + [_load(file, name, sets) for name in names]
+    for name, s in zip(names, scenarios[1:], strict=True):
+        if (s.start_year, s.start_month, s.horizon_months) != (
+            base.start_year,
+            base.start_month,
+            base.horizon_months,
+        ):
+            raise ScenarioError(
+                Problem(
+                    f"variants.{name}",
+                    "a variant compared with the base must keep its start and horizon_months",
+                ),
+                file=file,
+            )
+    workers = workers_for(jobs)
+    entropy = fresh_entropy() if seed is None else int(seed)
+    size = batch_size or min(batch_size_for(s, MEMORY_BUDGET_BYTES) for s in scenarios)
+    h = base.horizon_months
+    dates = tuple(base.questions) or (
+        calendar.month_start_date(base.start_year, base.start_month, h),
+    )
+    months = tuple(calendar.months_before(base.start_year, base.start_month, d) for d in dates)
+
+    grids = []
+    for s in scenarios:  # each variant's grid from its own pilot (batch 0's seed)
+        pilot, _, _ = simulate_batch(BatchTask(s, entropy, 0, min(size, PILOT_PATHS), sampler))
+        grids.append(make_grid(pilot.quantities[:, _net_loss_columns(s)], COMPARE_BINS))
+        del pilot
+    grids_t = tuple(grids)
+
+    per_chunk = chunk_batches(size)
+    n_batches = math.ceil(paths / size)
+    last_size = paths - (n_batches - 1) * size
+    frozen = tuple(scenarios)
+
+    def chunk_at(i: int) -> list[CompareTask] | None:
+        first = i * per_chunk
+        if first >= n_batches:
+            return None
+        return [
+            CompareTask(
+                frozen, entropy, b, last_size if b == n_batches - 1 else size, sampler, months
+            )
+            for b in range(first, min(first + per_chunk, n_batches))
+        ]
+
+    v, q = len(scenarios), len(months)
+    ruin_counts = np.zeros((v, h + 1), np.int64)
+    n10 = np.zeros((v, q), np.int64)
+    n01 = np.zeros((v, q), np.int64)
+    hists = [Histograms.empty(g) for g in grids_t]
+    done = 0
+    outputs = results_in_order(chunk_at, grids_t, workers, work=compare_chunk)
+    try:
+        for chunk in outputs:  # in chunk order
+            ruin_counts += chunk.ruin_counts
+            n10 += chunk.n10
+            n01 += chunk.n01
+            for hist, packed in zip(hists, chunk.hist, strict=True):
+                hist.add(packed)
+            done += chunk.paths
+    finally:
+        outputs.close()
+    assert done == paths
+
+    years = layout_of(base).years
+    outcomes = []
+    for i in range(len(scenarios)):
+        qs = hists[i].quantile(np.array(NET_LOSS_LEVELS))  # (years, 2)
+        name = BASE if i == 0 else names[i - 1]
+        description = (
+            BASE_DESCRIPTION
+            if i == 0
+            else str(base.variants[name].get("description", "") or "").strip()
+        )
+        outcomes.append(
+            VariantOutcome(
+                name=name,
+                description=description,
+                ruin_counts=ruin_counts[i].copy(),
+                n10=n10[i].copy(),
+                n01=n01[i].copy(),
+                net_loss={int(y): (float(qs[j, 0]), float(qs[j, 1])) for j, y in enumerate(years)},
+            )
+        )
+    return Comparison(
+        scenario=base.name,
+        file=file,
+        unit=base.unit,
+        paths=paths,
+        seed=entropy,
+        sampler=sampler,
+        batch_size=size,
+        start_year=base.start_year,
+        start_month=base.start_month,
+        horizon_months=h,
+        dates=dates,
+        months=months,
+        variants=tuple(outcomes),
+    )
+
+
+# ----- the run directory ------------------------------------------------------------------
+def write_comparison(comparison: Comparison, run_dir: str | pathlib.Path) -> pathlib.Path:
+    """Write ``run_dir/compare.csv`` atomically: the questions table
+    (:meth:`Comparison.questions`) plus each variant's ``median_runway_months`` (what the
+    report's page reads back)."""
+    df = comparison.questions()
+    runway = {v.name: v.median_runway() for v in comparison.variants}
+    df["median_runway_months"] = [str(runway[name]) for name in df["variant"]]
+    path = pathlib.Path(run_dir) / COMPARE_FILE
+    atomic_write(path, lambda tmp: df.to_csv(tmp, index=False, lineterminator="\n"))
+    return path
+
+
+def read_comparison(run_dir: str | pathlib.Path) -> pd.DataFrame | None:
+    """``run_dir/compare.csv`` as written by :func:`write_comparison`, or None without one."""
+    path = pathlib.Path(run_dir) / COMPARE_FILE
+    if not path.is_file():
+        return None
+    text = {"variant": str, "description": str, "before": str, "median_runway_months": str}
+    return pd.read_csv(path, dtype=text, keep_default_na=False)
