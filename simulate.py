@@ -109,6 +109,15 @@ def parse_jobs(text: str) -> int:
     return value
 
 
+def parse_set(text: str) -> tuple[str, Any]:
+    from cashflow.overrides import parse_set as parse
+
+    try:
+        return parse(text)
+    except ScenarioError as error:
+        raise argparse.ArgumentTypeError(error.lines()[0]) from None
+
+
 def parse_memory(text: str) -> int:
     from engine.memory import parse_memory as parse
 
@@ -203,6 +212,19 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument(
             "--quiet", action="store_true", help="no progress bar or progress lines on stderr"
         )
+        set_option(sp)
+
+    def set_option(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument(
+            "--set",
+            dest="sets",
+            metavar="KEY=VALUE",
+            type=parse_set,
+            action="append",
+            default=None,
+            help="change one scenario value, as in the file (repeatable): "
+            "--set events.raise.probability=0 --set 'starting_cash=6 to 9'",
+        )
 
     def cluster_options(sp: argparse.ArgumentParser) -> None:
         sp.add_argument(
@@ -230,6 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace the previous run in --out (swapped in whole when the new run is written)",
     )
     r.add_argument("--no-report", action="store_true", help="skip the PDF report")
+    r.add_argument(
+        "--compare",
+        action="store_true",
+        help="also run the scenario's variants on the same paths (compare.csv, a report page)",
+    )
     r.add_argument(
         "--until-ci",
         type=parse_probability_width,
@@ -264,6 +291,70 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--before", type=parse_date, required=True, help="the date, YYYY-MM-DD")
     sim_options(a)
     a.add_argument("--json", action="store_true", help="print one JSON object")
+
+    cmp_ = sub.add_parser(
+        "compare", help="the base and its variants on the same paths, with paired differences"
+    )
+    cmp_.add_argument("scenario")
+    cmp_.add_argument(
+        "--variants", default=None, help="names, comma-separated (default: every variant)"
+    )
+    cmp_.add_argument("--paths", type=parse_count, default=DEFAULT_PATHS, help="paths (1M)")
+    cmp_.add_argument("--seed", type=parse_seed, default=None, help="seed; default: fresh")
+    cmp_.add_argument("--jobs", type=parse_jobs, default=None, help="worker processes")
+    cmp_.add_argument("--sampler", choices=SAMPLERS, default="mc", help="mc, lhs or sobol")
+    cmp_.add_argument("--json", action="store_true", help="print one JSON object")
+    set_option(cmp_)
+
+    sol = sub.add_parser(
+        "solve", help="goal seek: the value of one number that meets a target probability"
+    )
+    sol.add_argument("scenario")
+    sol.add_argument(
+        "--target", required=True, help="e.g. 'before 2026-01-01 <= 5%%' (also <, >=, >)"
+    )
+    sol.add_argument(
+        "--vary",
+        required=True,
+        help="a fixed number or month of the scenario: events.raise.amount, lines.staff.scale, "
+        "events.raise.month",
+    )
+    sol.add_argument(
+        "--range", nargs=2, metavar=("LOW", "HIGH"), default=None, help="where to look"
+    )
+    sol.add_argument(
+        "--paths", type=parse_count, default=200_000, help="paths per evaluation (200k)"
+    )
+    sol.add_argument("--seed", type=parse_seed, default=None, help="seed; default: fresh")
+    sol.add_argument("--jobs", type=parse_jobs, default=None, help="worker processes")
+    sol.add_argument("--variant", default=None, help="a named variant of the scenario")
+    sol.add_argument("--json", action="store_true", help="print one JSON object")
+    set_option(sol)
+
+    sen = sub.add_parser(
+        "sensitivity", help="Sobol indices: which inputs matter, alone and together"
+    )
+    sen.add_argument("scenario")
+    sen.add_argument(
+        "--output",
+        required=True,
+        help="'before 2026-01-01' (runs out before), 'cash 2025-12' (month-end cash), "
+        "'loss 2024' (a year's net loss)",
+    )
+    sen.add_argument(
+        "--paths",
+        type=parse_count,
+        default=200_000,
+        help="model evaluations at most (default 200k)",
+    )
+    sen.add_argument("--seed", type=parse_seed, default=None, help="seed; default: fresh, printed")
+    sen.add_argument("--variant", default=None, help="a named variant of the scenario")
+    sen.add_argument(
+        "--out",
+        type=pathlib.Path,
+        default=None,
+        help="also write sensitivity.csv there (e.g. a run directory: its report then shows it)",
+    )
 
     v = sub.add_parser("validate", help="check a scenario and print its inputs")
     v.add_argument("scenario")
@@ -348,17 +439,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.until_ci is None and (args.max_paths is not None or args.time_limit is not None):
         raise ScenarioError("runway run: --max-paths and --time-limit go with --until-ci")
     _check_backend(args)
-    scenario = load_scenario(args.scenario, variant=args.variant)
+    sets = args.sets or []
+    scenario = load_scenario(args.scenario, variant=args.variant, sets=sets)
     if args.until_ci is not None and not scenario.questions:
         raise ScenarioError(f"{args.scenario}: --until-ci needs question dates (questions = [...])")
     seed = fresh_entropy() if args.seed is None else args.seed
     spec = {
         "variant": args.variant,
+        "sets": [[key, value] for key, value in sets],
         "seed": seed,
         "paths": args.paths or (1 if args.until_ci is not None else DEFAULT_PATHS),
         "sampler": args.sampler or "mc",
         "batch_size": batch_size_for(scenario, *([args.memory_bytes] if args.memory_bytes else [])),
         "until_ci": args.until_ci,
+        "compare": args.compare,
         "max_paths": args.max_paths,
         "time_limit": args.time_limit,
     }
@@ -433,6 +527,8 @@ def _execute(args, scenario: Scenario, spec: dict, run_dir) -> int:
     manifest = json.loads((run_dir.work / "manifest.json").read_text(encoding="utf-8"))
     results = dataclasses.replace(results, started=dt.datetime.fromisoformat(manifest["started"]))
     lost = _save(results, run_dir, spec.get("variant"), hint)
+    if not lost and spec.get("compare") and scenario.variants:
+        _compare_into(scenario, spec, args, results, run_dir.work)
     for answer in results.answers():
         say(answer.sentence())
     if results.stop and results.stop["reason"] != "paths reached":
@@ -461,6 +557,60 @@ def _execute(args, scenario: Scenario, spec: dict, run_dir) -> int:
     if problem:
         print(f"runway: {problem}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _compare_into(scenario: Scenario, spec: dict, args, results: Results, work) -> None:
+    """The scenario's variants on the run's paths and seed (common random numbers), into the
+    run directory's compare.csv (the report's "What changes the answer" page)."""
+    from engine.compare import compare, write_comparison
+
+    file = spec.get("scenario_file") or scenario.file
+    comparison = compare(
+        file,
+        None,
+        paths=results.paths,
+        seed=results.seed,
+        jobs=args.jobs,
+        sampler=results.sampler,
+        batch_size=results.batch_size,
+        sets=[(k, v) for k, v in spec.get("sets") or []],
+    )
+    write_comparison(comparison, work)
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    from engine.solve import solve
+
+    solution = solve(
+        args.scenario,
+        args.target,
+        args.vary,
+        range_=tuple(args.range) if args.range else None,
+        paths=args.paths,
+        seed=args.seed,
+        jobs=args.jobs,
+        variant=args.variant,
+        sets=args.sets or (),
+    )
+    say(json.dumps(solution.as_dict(), default=str) if args.json else solution.message)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from engine.compare import compare
+
+    names = [n.strip() for n in args.variants.split(",") if n.strip()] if args.variants else None
+    comparison = compare(
+        args.scenario,
+        names,
+        paths=args.paths,
+        seed=args.seed,
+        jobs=args.jobs,
+        sampler=args.sampler,
+        sets=args.sets or (),
+    )
+    say(json.dumps(comparison.as_dict()) if args.json else comparison.text())
     return 0
 
 
@@ -493,7 +643,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if target.is_dir():
         from engine.rundir import load_run
 
-        options = {**{k: f"--{k}" for k in SIM_DEFAULTS}, "memory_bytes": "--memory"}
+        options = {
+            **{k: f"--{k}" for k in SIM_DEFAULTS},
+            "memory_bytes": "--memory",
+            "sets": "--set",
+        }
         given = [
             flag
             for k, flag in {**options, "variant": "--variant"}.items()
@@ -510,7 +664,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         from cashflow.parse import load_scenario
         from engine.results import check_question_date
 
-        scenario = load_scenario(target, variant=args.variant)
+        scenario = load_scenario(target, variant=args.variant, sets=args.sets or ())
         s = scenario
         check_question_date(s.start_year, s.start_month, s.horizon_months, args.before)
         results = _simulate(args, scenario)
@@ -521,6 +675,31 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if args.seed is None and not target.is_dir():
             say(f"Seed (fresh entropy): {results.seed}")
         say(answer.sentence())
+    return 0
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from cashflow.parse import load_scenario
+    from distributions.seeding import fresh_entropy
+    from engine.sensitivity import evaluations_for, factors_of, parse_output, sensitivity
+
+    scenario = load_scenario(args.scenario, variant=args.variant)
+    output = parse_output(args.output, scenario)
+    seed = fresh_entropy() if args.seed is None else args.seed
+    d = len(factors_of(scenario))
+    print(
+        f"runway: {evaluations_for(args.paths, d):,} model evaluations ({d} inputs), seed {seed}",
+        file=sys.stderr,
+    )
+    result = sensitivity(scenario, output, paths=args.paths, seed=seed)
+    say(result.text())
+    if args.out is not None:
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+            say(f"Table: {result.write_csv(args.out)}")
+        except OSError as error:
+            why = error.strerror or error
+            raise ScenarioError(f"--out {args.out}: cannot write there: {why}") from None
     return 0
 
 
@@ -552,6 +731,9 @@ COMMANDS = {
     "run": cmd_run,
     "resume": cmd_resume,
     "ask": cmd_ask,
+    "sensitivity": cmd_sensitivity,
+    "compare": cmd_compare,
+    "solve": cmd_solve,
     "validate": cmd_validate,
     "report": cmd_report,
 }
@@ -562,7 +744,7 @@ def main(argv: list[str] | None = None) -> int:
     as_program = argv is None  # the process's entry point: it exits when this returns
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv:
-        argv = ["run", str(DEFAULT_SCENARIO), "--seed", str(DEFAULT_SEED)]
+        argv = ["run", str(DEFAULT_SCENARIO), "--seed", str(DEFAULT_SEED), "--compare"]
     shown: set[str] = set()
     where: list[str] = []  # the scenario file or run directory the command works on
 

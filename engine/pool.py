@@ -138,9 +138,14 @@ def results_in_order(
     scheduler: str | None = None,
     retries: int = 3,
     note: Callable[[str], None] | None = None,
+    work: Callable[[Any, Any], Any] | None = None,
 ) -> Iterator[ChunkResult]:
     """``run_chunk(chunk_at(i), grids)`` for i = start, start + 1, ... in order, until
     ``chunk_at(i)`` is None.
+
+    ``work``: the function run on each chunk instead of :func:`engine.batch.run_chunk`, called
+    as ``work(chunk_at(i), grids)`` (a module-level function, picklable for the workers; used
+    by :mod:`engine.compare`). Everything else is the same whatever it is.
 
     ``backend``: "loky", local worker processes (``workers`` of them; with 1, or a single
     chunk, everything runs here), or "dask", the workers of the Dask cluster whose scheduler is
@@ -163,12 +168,13 @@ def results_in_order(
             "e.g. tcp://127.0.0.1:8786"
         )
     tell = note or _warn
-    from engine.batch import run_chunk
+    if work is None:
+        from engine.batch import run_chunk as work
 
     if backend == "loky" and (workers <= 1 or chunk_at(start + 1) is None):
         i = start
         while (group := chunk_at(i)) is not None:
-            yield run_chunk(group, grids)
+            yield work(group, grids)
             i += 1
         return
 
@@ -179,7 +185,8 @@ def results_in_order(
         restarts = 0
         while True:
             try:
-                with contextlib.closing(_pool(chunk_at, grids, workers, first, client)) as out:
+                pool = _pool(chunk_at, grids, workers, first, client, work)
+                with contextlib.closing(pool) as out:
                     for result in out:
                         yield result
                         first += 1
@@ -212,23 +219,26 @@ def _pool(
     workers: int,
     first: int,
     client: Any,
+    work: Callable[[Any, Any], Any],
 ) -> Iterator[ChunkResult]:
     """One pool's results from chunk ``first`` on: local workers when ``client`` is None,
     else the Dask cluster's."""
     if client is None:
-        return _loky_pool(chunk_at, grids, workers, first)
-    return _dask_pool(chunk_at, grids, client, first)
+        return _loky_pool(chunk_at, grids, workers, first, work)
+    return _dask_pool(chunk_at, grids, client, first, work)
 
 
 def _loky_pool(
-    chunk_at: Callable[[int], list[BatchTask] | None], grids: Grids, workers: int, first: int
+    chunk_at: Callable[[int], list[BatchTask] | None],
+    grids: Grids,
+    workers: int,
+    first: int,
+    work: Callable[[Any, Any], Any],
 ) -> Iterator[ChunkResult]:
     """Chunks from ``first`` on, on joblib's reusable loky pool of ``workers`` processes (the
     one ``joblib.Parallel`` uses); any exception, or closing this generator, cancels the rest
     and kills the workers."""
     from joblib.executor import get_memmapping_executor
-
-    from engine.batch import run_chunk
 
     # loky's resource tracker (started with the first pool, with these -W options) removes the
     # semaphores of a pool whose workers were killed on a stop, and would warn about each as
@@ -248,7 +258,7 @@ def _loky_pool(
             chunk_at,
             first,
             window=2 * workers,
-            submit=lambda i, group: executor.submit(run_chunk, group, grids),
+            submit=lambda i, group: executor.submit(work, group, grids),
             result_of=lambda future: _loky_result(executor, future),
             cancel=lambda futures: [future.cancel() for future in futures],
         )
@@ -311,17 +321,19 @@ def _unstick(executor: Any) -> None:
 
 
 def _dask_pool(
-    chunk_at: Callable[[int], list[BatchTask] | None], grids: Grids, client: Any, first: int
+    chunk_at: Callable[[int], list[BatchTask] | None],
+    grids: Grids,
+    client: Any,
+    first: int,
+    work: Callable[[Any, Any], Any],
 ) -> Iterator[ChunkResult]:
     """Chunks from ``first`` on, as tasks of the Dask cluster of ``client`` (two per worker
     thread); any exception, or closing this generator, cancels the tasks not yielded."""
     from uuid import uuid4
 
-    from engine.batch import run_chunk
-
     def submit(i: int, group: list[BatchTask]) -> Any:
         key = f"runway-chunk-{i}-{uuid4().hex}"
-        return client.submit(run_chunk, group, grids, key=key, pure=False)
+        return client.submit(work, group, grids, key=key, pure=False)
 
     def cancel(futures: list[Any]) -> None:
         with contextlib.suppress(Exception):

@@ -300,10 +300,17 @@ def scenario_of(run_dir: pathlib.Path, manifest: dict[str, Any]):
         raise DamagedRun(run_dir, f"the scenario copy cannot be read ({_short(error)})") from None
     inputs = manifest.get("inputs", {})
     doc = _redirect_files(doc, {name: str(_inside(run_dir, c)) for name, c in inputs.items()})
-    variant = manifest.get("variant", (manifest.get("run") or {}).get("variant"))
+    spec = manifest.get("run") if isinstance(manifest.get("run"), dict) else {}
+    variant = manifest.get("variant", spec.get("variant"))
+    try:
+        sets = [(str(k), v) for k, v in spec.get("sets") or []]
+    except (TypeError, ValueError):
+        raise DamagedRun(
+            run_dir, "manifest.json: 'run.sets' is not a list of [key, value]"
+        ) from None
     try:
         return parse_scenario(
-            doc, file=str(copy), base_dir=_base_dir(run_dir, manifest), variant=variant
+            doc, file=str(copy), base_dir=_base_dir(run_dir, manifest), variant=variant, sets=sets
         )
     except ScenarioError as error:
         what = f"its scenario copy no longer validates: {error.lines()[0]}"

@@ -20,8 +20,10 @@ import pandas as pd
 
 from cashflow import calendar
 from cashflow.describe import input_table
+from cashflow.overrides import describe_sets
 from cashflow.scenario import Correlation, Funding
 from distributions import Spec
+from engine.compare import read_comparison
 from engine.results import Answer, Results
 from reports.text import Money, month_short
 
@@ -92,6 +94,19 @@ class ReportData:
     finished: dt.datetime
     run_dir: pathlib.Path
     manifest: dict[str, Any] = field(default_factory=dict)
+    comparison: pd.DataFrame | None = None  # compare.csv of the run directory, when there is one
+
+    @property
+    def stress(self) -> str:
+        """The run's ``--set`` overrides (manifest ``run.sets``) as one line, ``""`` if none."""
+        run = self.manifest.get("run")
+        sets = run.get("sets") if isinstance(run, dict) else None
+        if not sets:
+            return ""
+        try:
+            return describe_sets(sets)
+        except (TypeError, ValueError):  # not [key, value] pairs: show what is recorded
+            return str(sets)
 
     @property
     def headline(self) -> Answer:
@@ -282,4 +297,5 @@ def collect(results: Results, run_dir: pathlib.Path) -> ReportData:
         finished=finished,
         run_dir=run_dir.resolve(),
         manifest=manifest,
+        comparison=read_comparison(run_dir),
     )

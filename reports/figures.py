@@ -135,6 +135,10 @@ def chart_list(data: ReportData) -> list[Chart]:
                 size=(6.5, 5.5),
             )
         )
+    if data.comparison is not None:  # compare.csv: the variants on common random numbers
+        from reports.compare_page import compare_chart
+
+        out.append(compare_chart(data))
     for a, df, funnel in zip(data.answers, data.convergence, data.funnels, strict=True):
         out.append(
             Chart(

@@ -10,7 +10,7 @@ import numpy as np
 
 from reports.data import ReportData
 from reports.figures import Chart
-from reports.layout import Column, Page
+from reports.layout import Column, Page, line_height, wrap
 from reports.pages_inputs import assumptions_pages, drivers_page, method_page
 from reports.style import COLORS
 from reports.text import (
@@ -38,6 +38,9 @@ QUANTITY = {
 
 #: Calendar years shown in the summary's key figures, the year-end cash and the loss tables.
 SUMMARY_YEARS, TABLE_YEARS = 3, 8
+#: Characters of the run's --set overrides the summary's run table may cut them to, longest
+#: first, to leave the paragraph above room.
+STRESS_CHARS = (240, 160, 120, 80)
 
 
 def _years(data: ReportData, most: int) -> tuple[list[int], str]:
@@ -138,24 +141,40 @@ def summary_page(data: ReportData) -> list[Page]:
         money=data.money,
     )
     m = data.manifest
-    meta = [
-        ["Run directory", str(data.run_dir)],
-        ["Scenario file", str(m.get("scenario_file") or "—")],
-        ["Run started", f"{data.started:%Y-%m-%d %H:%M:%S} UTC (runtime {data.seconds:,.1f} s)"],
-        ["Paths", f"{data.paths:,} in {data.batches} batch(es) of up to {data.batch_size:,}"],
-        ["Seed / sampler", f"{data.seed} / {sampler_words(data.sampler)}"],
-        ["Versions", _versions(m)],
-    ]
     meta_columns = [Column("", 1.15, "left"), Column("", width - 1.15, "left")]
-    # More question dates push this column down: the paragraph shrinks to leave room for the
-    # run table rather than running into the footer.
-    run_block = 0.2 + 0.27 + page.table_height(meta_columns, meta, 7.5)
-    size = page.fitting_size(words, width, (10, 9.5, 9, 8.5), reserve=run_block)
+    # The run's --set overrides, as much of them as leaves room for the paragraph (all of them
+    # are in manifest.json).
+    started = f"{data.started:%Y-%m-%d %H:%M:%S} UTC (runtime {data.seconds:,.1f} s)"
+    for limit in (len(data.stress), *STRESS_CHARS):
+        stress = [["Stress (--set)", _shorten(data.stress, limit)]] if data.stress else []
+        meta = [
+            ["Run directory", str(data.run_dir)],
+            ["Scenario file", str(m.get("scenario_file") or "—")],
+            *stress,
+            ["Run started", started],
+            ["Paths", f"{data.paths:,} in {data.batches} batch(es) of up to {data.batch_size:,}"],
+            ["Seed / sampler", f"{data.seed} / {sampler_words(data.sampler)}"],
+            ["Versions", _versions(m)],
+        ]
+        # More question dates push this column down: the paragraph shrinks to leave room for
+        # the run table rather than running into the footer.
+        run_block = 0.2 + 0.27 + page.table_height(meta_columns, meta, 7.5)
+        size = page.fitting_size(words, width, (10, 9.5, 9, 8.5), reserve=run_block)
+        room = page.bottom - page.y - run_block
+        if not stress or len(wrap(words, width, size)) * line_height(size) <= room:
+            break
     page.paragraph(words, x=x, width=width, size=size, gap=0.2)
     page.text(x, page.y, "Run", size=11, weight="bold")
     page.y += 0.27
     page.table(meta_columns, meta, x=x, size=7.5, bold_first=True)
     return [page]
+
+
+def _shorten(text: str, limit: int) -> str:
+    """``text``, cut at ``limit`` characters (the whole of it is in manifest.json)."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + "… (all in manifest.json)"
 
 
 def _versions(manifest: dict) -> str:

@@ -46,6 +46,10 @@ def write_report(results: Results, run_dir: str | pathlib.Path) -> pathlib.Path:
     with style.style_context():
         charts = chart_list(data)
         pages = build_pages(data, {c.name: c for c in charts})
+        if data.comparison is not None:  # compare.csv: "What changes the answer"
+            from reports.compare_page import add_compare_page
+
+            pages = add_compare_page(pages, data, {c.name: c for c in charts})
         atomic_write(path, lambda tmp: _write_pdf(tmp, pages, data))
         for chart in charts:
             _save_chart(run_dir / CHART_DIR, chart)

@@ -51,6 +51,24 @@ CHARTS = [
     "convergence_2025-01-01",
     "convergence_2026-01-01",
 ]
+COMPARE_PAGE = "What changes the answer"  # with compare.csv, after the drivers page
+COMPARE_CHART = "compare"
+
+
+def pages_of(run_dir: pathlib.Path) -> list[str]:
+    """The expected page titles of a run's report: PAGES, plus the variants page when the run
+    directory has compare.csv (the variants compared on common random numbers)."""
+    if not (run_dir / "compare.csv").exists():
+        return PAGES
+    at = PAGES.index("Drivers: what moves the risk") + 1
+    return [*PAGES[:at], COMPARE_PAGE, *PAGES[at:]]
+
+
+def charts_of(run_dir: pathlib.Path) -> list[str]:
+    """The expected chart files of a run: CHARTS, plus the variants chart with compare.csv."""
+    return [*CHARTS, COMPARE_CHART] if (run_dir / "compare.csv").exists() else CHARTS
+
+
 STEADY = """\
 name = "Steady shop"
 description = "A profitable small shop with a large cash pile: no path should run out."
@@ -118,12 +136,13 @@ def test_run_writes_the_report_and_no_temporary_file(run_dir: pathlib.Path) -> N
 @needs_poppler
 def test_page_count_and_titles(run_dir: pathlib.Path) -> None:
     pdf = run_dir / "report.pdf"
-    assert int(pdfinfo(pdf)["Pages"]) == len(PAGES)
-    for number, title in enumerate(PAGES, start=1):
+    pages = pages_of(run_dir)
+    assert int(pdfinfo(pdf)["Pages"]) == len(pages)
+    for number, title in enumerate(pages, start=1):
         text = words(pdftotext(pdf, number))
         assert text.startswith(title), (number, text[:80])
         assert "OpenAI 2024" in text  # every page names the scenario
-        assert f"Page {number} of {len(PAGES)}" in text
+        assert f"Page {number} of {len(pages)}" in text
 
 
 @needs_poppler
@@ -153,7 +172,7 @@ def test_every_page_renders_and_none_is_blank(
         check=True,
     )
     images = sorted(tmp_path.glob("page-*.png"))
-    assert len(images) == len(PAGES)
+    assert len(images) == len(pages_of(run_dir))
     for image in images:
         gray = imread(image)[..., :3].mean(axis=2)
         # A blank page has variance 0; a page with a title, a rule and a footer only ~1e-3.
@@ -175,7 +194,7 @@ def test_pdf_metadata_come_from_the_run(run_dir: pathlib.Path) -> None:
 
 def test_every_chart_is_saved_as_png_and_svg(run_dir: pathlib.Path) -> None:
     charts = run_dir / "charts"
-    for name in CHARTS:
+    for name in charts_of(run_dir):
         png, svg = charts / f"{name}.png", charts / f"{name}.svg"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
         assert b"<svg" in svg.read_bytes()[:2000], name
@@ -330,7 +349,7 @@ def test_summary_and_method_pages_give_wilson_intervals(run_dir: pathlib.Path) -
     lo, hi = wilson_interval(round(never * paths), paths)
     first_page = words(pdftotext(run_dir / "report.pdf", 1))
     assert f"{100 * never:.1f}% (95% CI {100 * lo:.1f}–{100 * hi:.1f}%)" in first_page
-    method = words(pdftotext(run_dir / "report.pdf", len(PAGES)))
+    method = words(pdftotext(run_dir / "report.pdf", len(pages_of(run_dir))))
     for q in summary["questions"]:
         p, (lo, hi) = q["probability"], q["ci95"]
         assert f"{100 * p:.1f}%, 95% CI {100 * lo:.1f}–{100 * hi:.1f}%" in method
