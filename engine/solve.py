@@ -38,12 +38,13 @@ import datetime as dt
 import math
 import pathlib
 import re
-import tomllib
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from cashflow import calendar
+from cashflow.overrides import apply_sets
 from cashflow.parse import apply_variant, load_scenario, parse_scenario
 from cashflow.scenario import Scenario, Shock
 from distributions.errors import ScenarioError, did_you_mean
@@ -325,25 +326,6 @@ def _set(doc: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     table[path[-1]] = value
 
 
-def _apply_sets(doc: dict[str, Any], sets: Iterable[Any]) -> None:
-    """Apply overrides ``"key.path=value"`` (value read as a TOML value, else as text) or
-    ``(key.path, value)`` pairs to ``doc`` in place."""
-    for item in sets:
-        if isinstance(item, str):
-            key, sep, text = item.partition("=")
-            if not sep or not key.strip():
-                raise ScenarioError(
-                    f"--set {item!r}: expected KEY=VALUE, e.g. lines.staff.scale=1.2"
-                )
-            try:
-                value = tomllib.loads(f"v = {text.strip()}")["v"]
-            except tomllib.TOMLDecodeError:
-                value = text.strip()
-        else:
-            key, value = item
-        _set(doc, tuple(str(key).strip().split(".")), value)
-
-
 # ----- the solver ---------------------------------------------------------------------------
 def solve(
     scenario_file: str | pathlib.Path,
@@ -363,15 +345,20 @@ def solve(
     ``range_``: (low, high) of the value (months as ``"YYYY-MM"``); default [0, 10 x the current
     value] for amounts, [0, 1] for probabilities, [0, 5] for scales, the horizon for months.
     ``tolerance``: bracket width in the value's units (default: 0.005, or 1e-6 of the range if
-    smaller). ``sets``: overrides applied before (``"key=value"`` or ``(key, value)``).
+    smaller). ``sets``: ``--set`` overrides as :func:`cashflow.overrides.parse_set` returns them,
+    applied after the variant.
     Raises ScenarioError (one line) for a bad target, key, range or scenario.
     """
     file = str(scenario_file)
     goal = parse_target(target)
-    base = load_scenario(file, variant=variant)  # every problem of the file, as for a run
+    sets = list(sets)
+    # Every problem of the file, the variant and the sets, as for a run (one line each).
+    base = load_scenario(file, variant=variant, sets=sets)
     doc = apply_variant(base.raw, variant) if variant is not None else copy.deepcopy(base.raw)
     doc.pop("variants", None)
-    _apply_sets(doc, sets)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # said once already by load_scenario
+        doc = apply_sets(doc, sets)
     try:
         key = _find_key(doc, vary)
     except ScenarioError as error:
