@@ -288,7 +288,7 @@ class SensitivityResult:
         """The table for the terminal, with a header line and notes."""
         pct = f"{self.confidence_level:.0%}"
         head = (
-            f"Sobol indices of the {self.description} ({self.output}) — {self.scenario}: "
+            f"Sobol indices of the {self.description} — {self.scenario}: "
             f"{self.evaluations:,} model evaluations (N = {self.rows:,}), seed {self.seed}"
         )
         if self.output.startswith("before"):
@@ -323,9 +323,18 @@ class SensitivityResult:
         return "\n".join(lines)
 
     def write_csv(self, run_dir: str | pathlib.Path) -> pathlib.Path:
-        """Write :meth:`table` to ``run_dir/sensitivity.csv`` atomically; returns its path."""
+        """Write :meth:`table` to ``run_dir/sensitivity.csv`` atomically; returns its path.
+
+        Besides the table's columns, each row repeats what the indices are about (for the
+        report, which reads the file back): ``output`` (canonical text), ``description``,
+        ``evaluations`` (model evaluations) and ``confidence_level`` (of the CIs)."""
         path = pathlib.Path(run_dir) / "sensitivity.csv"
-        table = self.table()
+        table = self.table().assign(
+            output=self.output,
+            description=self.description,
+            evaluations=int(self.evaluations),
+            confidence_level=float(self.confidence_level),
+        )
         atomic_write(path, lambda tmp: table.to_csv(tmp, index=False, float_format="%.6g"))
         return path
 

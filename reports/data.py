@@ -23,11 +23,19 @@ from cashflow.describe import input_table
 from cashflow.overrides import describe_sets
 from cashflow.scenario import Correlation, Funding
 from distributions import Spec
+from distributions.errors import RunwayWarning
 from engine.compare import read_comparison
 from engine.results import Answer, Results
 from reports.text import Money, month_short
 
-__all__ = ["TORNADO_INPUTS", "FundingWindow", "ReportData", "collect", "loss_density"]
+__all__ = [
+    "TORNADO_INPUTS",
+    "FundingWindow",
+    "ReportData",
+    "collect",
+    "loss_density",
+    "read_sensitivity",
+]
 
 #: Sample cash paths drawn as thin lines in the fan chart.
 SAMPLE_LINES = 8
@@ -38,6 +46,16 @@ TORNADO_INPUTS = 10
 FUNNEL_POINTS, FUNNEL_START = 200, 0.25
 #: Calendar years with a net-loss distribution chart (the first ones of the horizon).
 LOSS_CHART_YEARS = 3
+#: The run directory's Sobol indices (``simulate.py sensitivity ... --out RUN_DIR``).
+SENSITIVITY_FILE = "sensitivity.csv"
+SENSITIVITY_COLUMNS = (
+    "first_order",
+    "first_low",
+    "first_high",
+    "total",
+    "total_low",
+    "total_high",
+)
 
 
 @dataclass(frozen=True)
@@ -95,6 +113,8 @@ class ReportData:
     run_dir: pathlib.Path
     manifest: dict[str, Any] = field(default_factory=dict)
     comparison: pd.DataFrame | None = None  # compare.csv of the run directory, when there is one
+    # sensitivity.csv of the run directory (Sobol indices), when there is a readable one
+    sensitivity: pd.DataFrame | None = None
 
     @property
     def stress(self) -> str:
@@ -206,6 +226,44 @@ def _manifest(run_dir: pathlib.Path) -> dict[str, Any]:
         return {}
 
 
+def read_sensitivity(run_dir: str | pathlib.Path) -> pd.DataFrame | None:
+    """``run_dir/sensitivity.csv`` (written by :meth:`engine.sensitivity.SensitivityResult.
+    write_csv`): one row per input with its Sobol indices, or None without one.
+
+    A file that cannot be read or lacks the indices gives None and a :class:`RunwayWarning`:
+    the report is built without the chart rather than not at all. Files written before the
+    ``output`` / ``description`` / ``evaluations`` columns existed are read without them.
+    """
+    path = pathlib.Path(run_dir) / SENSITIVITY_FILE
+    if not path.is_file():
+        return None
+    text = {"input": str, "output": str, "description": str}
+    try:
+        df = pd.read_csv(path, dtype=text, keep_default_na=False, na_values=[""])
+        missing = [c for c in ("input", *SENSITIVITY_COLUMNS) if c not in df.columns]
+        if missing:
+            raise ValueError(f"no column {', '.join(missing)}")
+        if df.empty:
+            raise ValueError("no input")
+        for c in SENSITIVITY_COLUMNS:
+            df[c] = pd.to_numeric(df[c], errors="raise").astype(float)
+        if not np.isfinite(df[list(SENSITIVITY_COLUMNS)].to_numpy()).all():
+            raise ValueError("an index is missing or not finite")
+        if df["input"].isna().any() or (df["input"].str.strip() == "").any():
+            raise ValueError("an input without a name")
+        if "evaluations" in df.columns:
+            df["evaluations"] = pd.to_numeric(df["evaluations"], errors="coerce")
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, pd.errors.ParserError) as exc:
+        warnings.warn(
+            f"{path}: not a readable table of Sobol indices ({exc}); the report leaves the "
+            "sensitivity chart out",
+            RunwayWarning,
+            stacklevel=2,
+        )
+        return None
+    return df.reset_index(drop=True)
+
+
 def collect(results: Results, run_dir: pathlib.Path) -> ReportData:
     """Read every figure of the report from ``results`` (no simulation)."""
     s = results.scenario
@@ -298,4 +356,5 @@ def collect(results: Results, run_dir: pathlib.Path) -> ReportData:
         run_dir=run_dir.resolve(),
         manifest=manifest,
         comparison=read_comparison(run_dir),
+        sensitivity=read_sensitivity(run_dir),
     )

@@ -16,10 +16,22 @@ from matplotlib.figure import Figure
 
 from reports import charts, style
 from reports.data import TORNADO_INPUTS, ReportData
+from reports.sensitivity_chart import draw_sensitivity
 from reports.style import COLORS
 from reports.text import date_short, date_words, month_short, pct
 
-__all__ = ["TORNADO_INPUTS", "Chart", "chart_list", "questions_of", "standalone"]
+__all__ = [
+    "SENSITIVITY_INPUTS",
+    "TORNADO_INPUTS",
+    "Chart",
+    "chart_list",
+    "questions_of",
+    "sensitivity_output",
+    "standalone",
+]
+
+#: Inputs shown in the Sobol chart (largest total index); the rest are counted in a note.
+SENSITIVITY_INPUTS = 12
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,17 @@ def chart_list(data: ReportData) -> list[Chart]:
                 size=(8.0, 0.45 * len(drivers) + 1.6),
             )
         )
+    if data.sensitivity is not None:  # sensitivity.csv: Sobol indices of one output
+        table = data.sensitivity
+        shown = min(len(table), SENSITIVITY_INPUTS)
+        out.append(
+            Chart(
+                "sensitivity",
+                f"Sobol indices: {sensitivity_output(data)}",
+                lambda ax: draw_sensitivity(ax, table, max_inputs=SENSITIVITY_INPUTS),
+                size=(8.0, 0.32 * shown + 1.7),
+            )
+        )
     if data.correlation is not None and len(data.correlation.names) > 1:
         c = data.correlation
         out.append(
@@ -149,6 +172,19 @@ def chart_list(data: ReportData) -> list[Chart]:
             )
         )
     return out
+
+
+def sensitivity_output(data: ReportData) -> str:
+    """What the Sobol indices of ``sensitivity.csv`` are about, in words: its ``description``
+    column (e.g. "chance cash runs out before 2026-01-01"), else its ``output`` column, else a
+    generic phrase (a file written before those columns existed)."""
+    table = data.sensitivity
+    for column in ("description", "output"):
+        if table is not None and column in table.columns:
+            value = table[column].dropna()
+            if len(value) and str(value.iloc[0]).strip():
+                return str(value.iloc[0]).strip()
+    return "the analysed output"
 
 
 def _funding(data: ReportData) -> list[tuple[int, int, str]]:

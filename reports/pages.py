@@ -6,11 +6,16 @@ the finished :class:`Page` objects (the assumptions may need more than one page)
 
 from __future__ import annotations
 
-import numpy as np
+import warnings
 
+import numpy as np
+import pandas as pd
+
+from distributions.errors import RunwayWarning
+from reports import style
 from reports.data import ReportData
-from reports.figures import Chart
-from reports.layout import Column, Page, line_height, wrap
+from reports.figures import SENSITIVITY_INPUTS, Chart, sensitivity_output
+from reports.layout import Column, Page, line_height, text_width, wrap
 from reports.pages_inputs import assumptions_pages, drivers_page, method_page
 from reports.style import COLORS
 from reports.text import (
@@ -358,6 +363,134 @@ def _loss_rows(data: ReportData, years: list[int]) -> list[list[str]]:
     return rows
 
 
+#: Drivers page with Sobol indices: inches between the tornado and the Sobol chart, the
+#: smallest height the charts may shrink to (to leave room for the captions), and the range of
+#: the Sobol chart's tick-label column.
+SOBOL_GAP, SOBOL_MIN_HEIGHT, SOBOL_LABEL = 0.35, 2.4, (1.4, 2.6)
+
+
+def _drivers_pages(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
+    """The drivers page; with the run directory's sensitivity.csv, the tornado shares its row
+    with the Sobol chart (side by side) and a caption on the indices follows the tornado's."""
+    pages = drivers_page(data, charts)
+    sobol = charts.get("sensitivity")
+    if sobol is not None and data.sensitivity is not None:
+        tornado = charts.get("drivers")
+        if tornado is not None and len(pages[0].fig.axes) == 1:
+            _sobol_beside_tornado(pages[0], data, tornado, sobol)
+        else:
+            _sobol_below(pages[0], data, sobol)
+    return pages
+
+
+def _inches_y(page: Page, fy: float) -> float:
+    """A figure-fraction y as inches from the page top."""
+    return (1.0 - fy) * page.height
+
+
+def _sobol_label_width(data: ReportData) -> float:
+    names = data.sensitivity["input"].astype(str).head(SENSITIVITY_INPUTS)
+    widest = max(text_width(n, style.RC.get("ytick.labelsize", 8.5)) for n in names) + 0.2
+    return float(np.clip(widest, *SOBOL_LABEL))
+
+
+def _left_title(ax, title: str, label_w: float, width: float) -> None:
+    """A left-aligned title starting above the tick labels, wrapped to the chart's width."""
+    size = float(ax.set_title(title, loc="left", x=-label_w / width).get_fontsize())
+    if text_width(title, size, "bold") > label_w + width:
+        lines = wrap(title, label_w + width, size, "bold")
+        ax.set_title("\n".join(lines), loc="left", x=-label_w / width)
+
+
+def _sobol_below(page: Page, data: ReportData, sobol: Chart) -> None:
+    """No tornado on the page: the Sobol chart and its caption under the page's text."""
+    label_w = _sobol_label_width(data)
+    caption = _sobol_caption(data, "")
+    width = min(7.0, page.content_width - label_w - 0.2)
+    top = page.y + 0.4
+    room = page.bottom - top - 0.75 - _caption_height(caption, page.content_width)
+    height = max(min(0.26 * min(len(data.sensitivity), SENSITIVITY_INPUTS) + 0.6, room), 1.2)
+    ax = page.axes(page.left + label_w, top, width, height)
+    sobol.draw(ax)
+    _left_title(ax, sobol.title, label_w, width)
+    page.y = top + height + 0.75
+    page.caption(caption)
+
+
+def _sobol_beside_tornado(page: Page, data: ReportData, tornado: Chart, sobol: Chart) -> None:
+    """The tornado (as :func:`drivers_page` laid it out) narrowed to the left part of the page,
+    the Sobol chart on its right at the same height; the Sobol caption after the tornado's,
+    the rest of the text moved down (the charts shrink when it would reach the footer)."""
+    ax = page.fig.axes[0]
+    box = ax.get_position()
+    top, h = _inches_y(page, box.y1), box.height * page.height
+    label_w = box.x0 * page.width - page.left
+    sobol_label = _sobol_label_width(data)
+    bars = page.content_width - label_w - SOBOL_GAP - sobol_label - 0.2
+    tornado_w = 0.55 * bars  # the tornado's bars carry percentages: a bit more room
+    sobol_w = bars - tornado_w
+    caption = _sobol_caption(data, "Right: ")
+    cap_h = _caption_height(caption, page.content_width)
+    shrink = float(np.clip(page.y + cap_h - page.bottom, 0.0, max(h - SOBOL_MIN_HEIGHT, 0.0)))
+    h -= shrink
+    ax.set_position(
+        (box.x0, 1.0 - (top + h) / page.height, tornado_w / page.width, h / page.height)
+    )
+    _left_title(ax, tornado.title, label_w, tornado_w)
+    sax = page.axes(page.left + label_w + tornado_w + SOBOL_GAP + sobol_label, top, sobol_w, h)
+    sobol.draw(sax)
+    _left_title(sax, sobol.title, sobol_label, sobol_w)
+    # The text under the charts, top to bottom: the tornado's caption, then the rest.
+    below = sorted(
+        (t for t in page.fig.texts if _inches_y(page, t.get_position()[1]) > top + h + shrink),
+        key=lambda t: -t.get_position()[1],
+    )
+    at = _inches_y(page, below[1].get_position()[1]) if len(below) > 1 else page.y
+    for k, t in enumerate(below):
+        x, fy = t.get_position()
+        move = -shrink + (cap_h if k > 0 else 0.0)
+        t.set_position((x, fy - move / page.height))
+    end = page.y - shrink + cap_h
+    page.y = at - shrink
+    page.caption(caption)
+    page.y = end
+    if page.y > page.bottom + 0.01:
+        warnings.warn(
+            f"report layout: text runs into the footer of the page '{page.title}'",
+            RunwayWarning,
+            stacklevel=3,
+        )
+
+
+def _caption_height(text: str, width: float) -> float:
+    """Height :meth:`Page.caption` takes for ``text`` across ``width``, its gap included."""
+    return len(wrap(text, width, style.CAPTION_SIZE)) * line_height(style.CAPTION_SIZE) + 0.12
+
+
+def _sobol_caption(data: ReportData, where: str) -> str:
+    """One sentence on the Sobol chart: which output, what the two indices mean, the CIs and
+    how many model evaluations."""
+    table = data.sensitivity
+    level = 0.95
+    if "confidence_level" in table.columns:
+        values = pd.to_numeric(table["confidence_level"], errors="coerce").dropna()
+        if len(values) and 0 < float(values.iloc[0]) < 1:
+            level = float(values.iloc[0])
+    evaluations = ""
+    if "evaluations" in table.columns:
+        values = pd.to_numeric(table["evaluations"], errors="coerce").dropna()
+        if len(values) and float(values.iloc[0]) > 0:
+            evaluations = f", from {int(values.iloc[0]):,} model evaluations"
+    shown = f" (the {SENSITIVITY_INPUTS} largest)" if len(table) > SENSITIVITY_INPUTS else ""
+    return (
+        f"{where}Sobol indices of the {sensitivity_output(data)} per input{shown}: the "
+        "first-order index (dark) is the share of the output's variance due to the input "
+        "alone, the total index (light) the share including its interactions with the other "
+        f"inputs; whiskers are {100 * level:.0f}% bootstrap confidence intervals{evaluations} "
+        "(sensitivity.csv in the run directory)."
+    )
+
+
 def build_pages(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
     """All pages in order, with footers (page k of n) drawn."""
     pages = [
@@ -365,7 +498,7 @@ def build_pages(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
         *runway_page(data, charts),
         *cash_page(data, charts),
         *losses_page(data, charts),
-        *drivers_page(data, charts),
+        *_drivers_pages(data, charts),
         *assumptions_pages(data, charts),
         *method_page(data, charts),
     ]

@@ -54,22 +54,14 @@ def draw_sensitivity(
     ax.set_yticklabels(df["input"])
     high = float(np.nanmax([df["total_high"].max(), df["first_high"].max(), 0.05]))
     ax.set_xlim(0, min(1.05, high * 1.1))
-    ax.set_xlabel("Sobol index (share of the output's variance)")
+    xlabel = "Sobol index (share of the output's variance)"
+    if len(hidden):  # a second line of the label: never overlaps the tick labels
+        xlabel += f"\n+{len(hidden)} more with total index ≤ {hidden['total'].max():.3f}"
+    ax.set_xlabel(xlabel)
     ax.axvline(0, color="#888888", lw=0.6)
     ax.grid(axis="x", color="#dddddd", lw=0.5)
     ax.set_axisbelow(True)
     ax.legend(loc="lower right", fontsize="small", frameon=False)
     if title:
         ax.set_title(title, loc="left")
-    if len(hidden):
-        ax.annotate(
-            f"+{len(hidden)} more with total index <= {hidden['total'].max():.3f}",
-            xy=(1, 0),
-            xycoords="axes fraction",
-            xytext=(0, -28),
-            textcoords="offset points",
-            ha="right",
-            fontsize="x-small",
-            color="#555555",
-        )
     return ax
