@@ -527,14 +527,14 @@ def _execute(args, scenario: Scenario, spec: dict, run_dir) -> int:
     manifest = json.loads((run_dir.work / "manifest.json").read_text(encoding="utf-8"))
     results = dataclasses.replace(results, started=dt.datetime.fromisoformat(manifest["started"]))
     lost = _save(results, run_dir, spec.get("variant"), hint)
-    if not lost and spec.get("compare") and scenario.variants:
-        _compare_into(scenario, spec, args, results, run_dir.work)
     for answer in results.answers():
         say(answer.sentence())
     if results.stop and results.stop["reason"] != "paths reached":
         widths = ", ".join(f"{w:.2g}" for w in results.stop["half_widths"].values())
         reason = results.stop["reason"]
         say(f"Stopped: {reason} at {results.paths:,} paths (95% CI half-widths {widths})")
+    if not lost and spec.get("compare") and scenario.variants:
+        _compare_into(scenario, spec, args, results, run_dir.work)
     say(key_figures(results))
     if lost:
         print(f"runway: {lost}", file=sys.stderr)
@@ -565,18 +565,31 @@ def _compare_into(scenario: Scenario, spec: dict, args, results: Results, work) 
     run directory's compare.csv (the report's "What changes the answer" page)."""
     from engine.compare import compare, write_comparison
 
-    file = spec.get("scenario_file") or scenario.file
-    comparison = compare(
-        file,
-        None,
-        paths=results.paths,
-        seed=results.seed,
-        jobs=args.jobs,
-        sampler=results.sampler,
-        batch_size=results.batch_size,
-        sets=[(k, v) for k, v in spec.get("sets") or []],
-    )
-    write_comparison(comparison, work)
+    try:
+        comparison = compare(
+            scenario.file,
+            None,
+            paths=results.paths,
+            seed=results.seed,
+            jobs=args.jobs,
+            sampler=results.sampler,
+            batch_size=results.batch_size,
+            sets=[(k, v) for k, v in spec.get("sets") or []],
+        )
+        write_comparison(comparison, work)
+    except (RunwayError, OSError) as error:  # the run itself is saved: say what is missing
+        text = error.lines()[0] if isinstance(error, ScenarioError) else str(error)
+        warnings.warn(f"the variants could not be compared: {text}", RunwayWarning, stacklevel=2)
+        return
+    table = comparison.questions()
+    last = table[table.before == table.before.iloc[-1]]
+    for row in last.itertuples():
+        if row.variant != "base":
+            say(
+                f"Variant {row.variant} ({row.description}): {100 * row.probability:.1f}% before "
+                f"{row.before}, {100 * row.difference:+.1f} points (95% CI "
+                f"{100 * row.diff_low:+.1f} to {100 * row.diff_high:+.1f}) on the same paths"
+            )
 
 
 def cmd_solve(args: argparse.Namespace) -> int:

@@ -7,6 +7,8 @@ agree.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -183,8 +185,19 @@ def sensitivity_output(data: ReportData) -> str:
         if table is not None and column in table.columns:
             value = table[column].dropna()
             if len(value) and str(value.iloc[0]).strip():
-                return str(value.iloc[0]).strip()
+                return _ISO_DATE.sub(_date_in_words, str(value.iloc[0]).strip())
     return "the analysed output"
+
+
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def _date_in_words(match: re.Match) -> str:
+    """An ISO date as the report writes dates ("1 January 2026"), as is when not a date."""
+    try:
+        return date_words(dt.date(*(int(g) for g in match.groups())))
+    except ValueError:
+        return match.group(0)
 
 
 def _funding(data: ReportData) -> list[tuple[int, int, str]]:

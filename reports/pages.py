@@ -367,6 +367,8 @@ def _loss_rows(data: ReportData, years: list[int]) -> list[list[str]]:
 #: smallest height the charts may shrink to (to leave room for the captions), and the range of
 #: the Sobol chart's tick-label column.
 SOBOL_GAP, SOBOL_MIN_HEIGHT, SOBOL_LABEL = 0.35, 2.4, (1.4, 2.6)
+#: Inches a percentage written beside a tornado bar takes (7.5 pt, with its offset).
+TORNADO_LABEL = 0.36
 
 
 def _drivers_pages(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
@@ -427,7 +429,7 @@ def _sobol_beside_tornado(page: Page, data: ReportData, tornado: Chart, sobol: C
     label_w = box.x0 * page.width - page.left
     sobol_label = _sobol_label_width(data)
     bars = page.content_width - label_w - SOBOL_GAP - sobol_label - 0.2
-    tornado_w = 0.55 * bars  # the tornado's bars carry percentages: a bit more room
+    tornado_w = 0.6 * bars  # the tornado's bars carry percentages: a bit more room
     sobol_w = bars - tornado_w
     caption = _sobol_caption(data, "Right: ")
     cap_h = _caption_height(caption, page.content_width)
@@ -437,6 +439,7 @@ def _sobol_beside_tornado(page: Page, data: ReportData, tornado: Chart, sobol: C
         (box.x0, 1.0 - (top + h) / page.height, tornado_w / page.width, h / page.height)
     )
     _left_title(ax, tornado.title, label_w, tornado_w)
+    _fit_tornado(ax, data, tornado_w)
     sax = page.axes(page.left + label_w + tornado_w + SOBOL_GAP + sobol_label, top, sobol_w, h)
     sobol.draw(sax)
     _left_title(sax, sobol.title, sobol_label, sobol_w)
@@ -460,6 +463,25 @@ def _sobol_beside_tornado(page: Page, data: ReportData, tornado: Chart, sobol: C
             RunwayWarning,
             stacklevel=3,
         )
+
+
+def _fit_tornado(ax, data: ReportData, width: float) -> None:
+    """The narrowed tornado: x limits wide enough for the percentages written beside its bars
+    (about ``TORNADO_LABEL`` inches each), and a smaller legend where it hides least."""
+    values = data.top_drivers[["p_low", "p_high"]].to_numpy(dtype=float).ravel()
+    values = values[np.isfinite(values)]
+    base = data.headline.probability
+    lo, hi = ax.get_xlim()
+    room = TORNADO_LABEL / width  # a label's width as a share of the axis
+    left = values[values < base]
+    right = values[values >= base]
+    for _ in range(3):  # widening one side shrinks the other's room: settle in a few rounds
+        if len(left):
+            lo = min(lo, (float(left.min()) - room * hi) / (1.0 - room))
+        if len(right):
+            hi = max(hi, (float(right.max()) - room * lo) / (1.0 - room))
+    ax.set_xlim(lo, hi)
+    ax.legend(loc="best", fontsize=7.5)
 
 
 def _caption_height(text: str, width: float) -> float:
