@@ -576,7 +576,7 @@ def _manifest(
         "driver_inputs": list(results.driver_names),
         "funding_rounds": list(results.funding_names),
         "started": running.get("started", results.started.isoformat()),
-        "finished": dt.datetime.now(dt.UTC).isoformat(),
+        "finished": (results.started + dt.timedelta(seconds=results.seconds)).isoformat(),
         "seconds": results.seconds,
         "sha256": checksums,
         "versions": {
