@@ -38,6 +38,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 DEFAULT_SCENARIO = HERE / "scenarios" / "openai_2024.toml"
 DEFAULT_PATHS = 1_000_000
 DEFAULT_SEED = 2024
+MAX_SOBOL_EVALUATIONS = 50_000_000
 MAX_PATHS = 10**10  # about two hours on two cores; bigger runs belong on a cluster
 
 
@@ -696,14 +697,20 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from distributions.seeding import fresh_entropy
     from engine.sensitivity import evaluations_for, factors_of, parse_output, sensitivity
 
+    if args.paths > MAX_SOBOL_EVALUATIONS:  # scipy holds every evaluation's inputs in memory
+        raise ScenarioError(
+            f"runway sensitivity: --paths {args.paths:,} is more than the "
+            f"{MAX_SOBOL_EVALUATIONS:,} model evaluations a Sobol analysis may use here"
+        )
     scenario = load_scenario(args.scenario, variant=args.variant)
     output = parse_output(args.output, scenario)
     seed = fresh_entropy() if args.seed is None else args.seed
     d = len(factors_of(scenario))
-    print(
-        f"runway: {evaluations_for(args.paths, d):,} model evaluations ({d} inputs), seed {seed}",
-        file=sys.stderr,
-    )
+    evaluations = evaluations_for(args.paths, d)
+    if evaluations:  # else sensitivity() says how many paths are needed
+        print(
+            f"runway: {evaluations:,} model evaluations ({d} inputs), seed {seed}", file=sys.stderr
+        )
     result = sensitivity(scenario, output, paths=args.paths, seed=seed)
     say(result.text())
     if args.out is not None:
