@@ -23,6 +23,7 @@ import pathlib
 import re
 import sys
 import warnings
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from distributions.errors import RunwayError, RunwayWarning, ScenarioError, escape_controls
@@ -43,9 +44,14 @@ MAX_PATHS = 10**10  # about two hours on two cores; bigger runs belong on a clus
 
 
 def run(
-    scenario: str | pathlib.Path | Scenario, *, variant: str | None = None, **options: Any
+    scenario: str | pathlib.Path | Scenario,
+    *,
+    variant: str | None = None,
+    sets: Sequence[tuple[str, Any]] = (),
+    **options: Any,
 ) -> Results:
-    """Simulate a scenario file (optionally one of its variants) or a parsed Scenario.
+    """Simulate a scenario file (optionally one of its variants, and ``sets``: overrides as
+    ``[("events.raise.probability", 0)]``) or a parsed Scenario.
 
     ``options``: ``paths``, ``seed``, ``jobs``, ``sampler``, ``batch_size``, ``memory_bytes``,
     ``progress``, as in
@@ -55,7 +61,7 @@ def run(
     from engine.runner import run as _run
 
     if isinstance(scenario, str | pathlib.Path):
-        scenario = load_scenario(scenario, variant=variant)
+        scenario = load_scenario(scenario, variant=variant, sets=sets)
     return _run(scenario, **options)
 
 
