@@ -194,7 +194,7 @@ def _apply(doc: dict[str, Any], key: str, value: object) -> str | None:
         return _unknown(table, parts[0], last)
     old = table.get(last)
     if isinstance(value, dict) and isinstance(old, dict) and "dist" not in value:
-        table[last] = _merge(old, value)
+        table[last] = merge_tables(old, value)
     else:
         table[last] = copy.deepcopy(value)
     return None
@@ -216,12 +216,13 @@ def _unknown(table: dict[str, Any], path: str, name: str) -> str:
     return f"unknown key '{name}' in {path}{did_you_mean(name, names) if names else ''}"
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """As a variant merges (cashflow.parse._merge): tables key by key, a ``dist`` table whole."""
+def merge_tables(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of ``base`` with ``over`` merged in, as a variant or a set merges: tables key
+    by key, any other value and a distribution table (one with ``dist``) replacing it whole."""
     out = copy.deepcopy(base)
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict) and "dist" not in value:
-            out[key] = _merge(out[key], value)
+            out[key] = merge_tables(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
     return out

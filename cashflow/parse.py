@@ -156,7 +156,7 @@ def parse_scenario(
     known = set(problems)
     chosen = None
     for name, table in tables.items():
-        merged = _merge(doc, _overrides(table))
+        merged = overrides.merge_tables(doc, _overrides(table))
         merged.pop("variants", None)
         with warnings.catch_warnings():
             if name != variant or sets:  # only the variant that is run speaks up
@@ -219,21 +219,11 @@ def apply_variant(doc: dict[str, Any], name: str) -> dict[str, Any]:
         names = list(variants) if isinstance(variants, dict) else []
         hint = did_you_mean(name, names) if names else "; the file defines no variants"
         raise ScenarioError(Problem("variants", f"unknown variant '{name}'{hint}"))
-    return _merge(doc, _overrides(variants[name]))
+    return overrides.merge_tables(doc, _overrides(variants[name]))
 
 
 def _overrides(table: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in table.items() if k != "description"}
-
-
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and "dist" not in value:
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def _variant_tables(chk: Checker, doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
