@@ -4,7 +4,12 @@
     python simulate.py                                   the built-in scenario, headline answers
     python simulate.py run SCENARIO [--paths 1M] [--seed S] [--jobs J] [--sampler mc|lhs|sobol]
                                     [--memory 512M] [--out DIR [--force]] [--no-report]
+                                    [--until-ci 0.0005] [--compare] [--set KEY=VALUE]
+    python simulate.py resume RUN_DIR                    finish an interrupted or killed run
     python simulate.py ask SCENARIO|RUN_DIR --before YYYY-MM-DD [--json]
+    python simulate.py compare SCENARIO [--variants a,b] [--json]
+    python simulate.py solve SCENARIO --target 'before 2026-01-01 <= 5%' --vary KEY
+    python simulate.py sensitivity SCENARIO --output 'before 2026-01-01'
     python simulate.py validate SCENARIO
     python simulate.py report RUN_DIR
 
@@ -212,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument(
             "--memory",
             dest="memory_bytes",
+            metavar="SIZE",
             type=parse_memory,
             default=None,
             help="peak memory per process, which sets the batch size: 512M (default), 2G, ...",
@@ -266,18 +272,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument(
         "--until-ci",
+        metavar="WIDTH",
         type=parse_probability_width,
         default=None,
         help="add paths until every question's 95%% CI half-width is at most this, e.g. 0.0005",
     )
     r.add_argument(
         "--max-paths",
+        metavar="PATHS",
         type=parse_count,
         default=None,
         help=f"with --until-ci: stop at this many paths (default {MAX_PATHS:.0e})",
     )
     r.add_argument(
         "--time-limit",
+        metavar="DURATION",
         type=parse_duration,
         default=None,
         help="with --until-ci: stop after this long, e.g. 8h, 90m, 1h30m",
