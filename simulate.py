@@ -308,6 +308,13 @@ def build_parser() -> argparse.ArgumentParser:
     sim_options(a)
     a.add_argument("--json", action="store_true", help="print one JSON object")
 
+    def decision_options(sp: argparse.ArgumentParser, *, paths: int, what: str, jobs=True) -> None:
+        """--paths (with its own default), --seed and --jobs of compare, solve, sensitivity."""
+        sp.add_argument("--paths", type=parse_count, default=paths, help=what)
+        sp.add_argument("--seed", type=parse_seed, default=None, help="seed; default: fresh")
+        if jobs:
+            sp.add_argument("--jobs", type=parse_jobs, default=None, help="worker processes")
+
     cmp_ = sub.add_parser(
         "compare", help="the base and its variants on the same paths, with paired differences"
     )
@@ -315,9 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument(
         "--variants", default=None, help="names, comma-separated (default: every variant)"
     )
-    cmp_.add_argument("--paths", type=parse_count, default=DEFAULT_PATHS, help="paths (1M)")
-    cmp_.add_argument("--seed", type=parse_seed, default=None, help="seed; default: fresh")
-    cmp_.add_argument("--jobs", type=parse_jobs, default=None, help="worker processes")
+    decision_options(cmp_, paths=DEFAULT_PATHS, what="paths (1M)")
     cmp_.add_argument("--sampler", choices=SAMPLERS, default="mc", help="mc, lhs or sobol")
     cmp_.add_argument("--json", action="store_true", help="print one JSON object")
     set_option(cmp_)
@@ -338,11 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     sol.add_argument(
         "--range", nargs=2, metavar=("LOW", "HIGH"), default=None, help="where to look"
     )
-    sol.add_argument(
-        "--paths", type=parse_count, default=200_000, help="paths per evaluation (200k)"
-    )
-    sol.add_argument("--seed", type=parse_seed, default=None, help="seed; default: fresh")
-    sol.add_argument("--jobs", type=parse_jobs, default=None, help="worker processes")
+    decision_options(sol, paths=200_000, what="paths per evaluation (200k)")
     sol.add_argument("--variant", default=None, help="a named variant of the scenario")
     sol.add_argument("--json", action="store_true", help="print one JSON object")
     set_option(sol)
@@ -357,13 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="'before 2026-01-01' (runs out before), 'cash 2025-12' (month-end cash), "
         "'loss 2024' (a year's net loss)",
     )
-    sen.add_argument(
-        "--paths",
-        type=parse_count,
-        default=200_000,
-        help="model evaluations at most (default 200k)",
-    )
-    sen.add_argument("--seed", type=parse_seed, default=None, help="seed; default: fresh, printed")
+    decision_options(sen, paths=200_000, what="model evaluations at most (200k)", jobs=False)
     sen.add_argument("--variant", default=None, help="a named variant of the scenario")
     sen.add_argument(
         "--out",
