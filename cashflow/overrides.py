@@ -35,8 +35,7 @@ __all__ = ["EXAMPLE", "apply_sets", "attribute", "describe_sets", "format_value"
 #: Shown after every malformed ``--set``.
 EXAMPLE = "e.g. --set lines.staff.growth=0.02"
 
-_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")  # a bare TOML key: one part of a dotted key path
 _NOT_PLAIN = frozenset("\"'{}[]")
 _SHOW_MAX = 80  # characters of an echoed argument
 
@@ -114,6 +113,7 @@ def apply_sets(doc: dict[str, Any], sets: Iterable[tuple[str, object]]) -> dict[
     be new: the scenario's validation then tells whether it is a valid key. Raises one
     :class:`ScenarioError` listing every set that does not fit the document.
     """
+    sets = list(sets)  # read twice below: an iterator must not be spent by the first loop
     out = copy.deepcopy(doc)
     problems: list[Problem] = []
     for key, value in sets:
@@ -286,7 +286,7 @@ def format_value(value: object) -> str:
 
 def _key(key: object) -> str:
     text = str(key)
-    return text if _BARE_KEY.fullmatch(text) else _string(text)
+    return text if _SEGMENT.fullmatch(text) else _string(text)
 
 
 def _string(text: str) -> str:

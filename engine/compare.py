@@ -24,7 +24,6 @@ batch order: the result is bit-identical whatever the number of jobs.
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import math
 import pathlib
 from collections.abc import Sequence
@@ -54,6 +53,7 @@ __all__ = [
     "compare",
     "compare_chunk",
     "paired_difference",
+    "pts",
     "read_comparison",
     "write_comparison",
 ]
@@ -312,7 +312,7 @@ class Comparison:
                     diff = "(reference)"
                 else:
                     dlo, dhi = a["difference_ci95"]
-                    diff = f"{_pts(a['difference'])} pts ({_pts(dlo)} to {_pts(dhi)})"
+                    diff = f"{pts(a['difference'])} pts ({pts(dlo)} to {pts(dhi)})"
                 lines.append(f"  {v.name:<{width}}  {cell:<20}  {diff}")
         years = sorted({y for v in self.variants for y in v.net_loss})
         lines.append(f"Median runway; net loss per year, p50 / p95 ({self.unit}):")
@@ -339,18 +339,14 @@ class Comparison:
         return f"{months} months ({label})"
 
 
-def _pts(d: float) -> str:
+def pts(d: float) -> str:
+    """A difference of chances in percentage points, signed: 0.0123 -> ``"+1.2"``."""
     return f"{100 * d + 0.0:+.1f}"
 
 
 # ----- running it -------------------------------------------------------------------------
 def _load(file: str | pathlib.Path, variant: str | None, sets: Sequence[str]) -> Scenario:
-    kwargs: dict[str, Any] = {"variant": variant}
-    if sets:
-        if "sets" not in inspect.signature(load_scenario).parameters:
-            raise ScenarioError("--set is not supported by this version")
-        kwargs["sets"] = tuple(sets)
-    return load_scenario(file, **kwargs)
+    return load_scenario(file, variant=variant, sets=tuple(sets))
 
 
 def _variant_names(base: Scenario, variants: Sequence[str] | None, file: str) -> list[str]:
@@ -407,7 +403,7 @@ def compare(
     ``--set`` overrides applied to the base and every variant. The result is bit-identical
     whatever ``jobs``.
     """
-    from engine.runner import MEMORY_BUDGET_BYTES, batch_size_for, chunk_batches
+    from engine.runner import MEMORY_BUDGET_BYTES, batch_size_for, batch_sizes, chunk_batches
 
     if sampler not in SAMPLERS:
         raise ScenarioError(f"unknown sampler '{sampler}'{did_you_mean(sampler, SAMPLERS)}")
@@ -447,19 +443,16 @@ def compare(
     grids_t = tuple(grids)
 
     per_chunk = chunk_batches(size)
-    n_batches = math.ceil(paths / size)
-    last_size = paths - (n_batches - 1) * size
+    sizes = batch_sizes(paths, size)
     frozen = tuple(scenarios)
 
     def chunk_at(i: int) -> list[CompareTask] | None:
         first = i * per_chunk
-        if first >= n_batches:
+        if first >= len(sizes):
             return None
         return [
-            CompareTask(
-                frozen, entropy, b, last_size if b == n_batches - 1 else size, sampler, months
-            )
-            for b in range(first, min(first + per_chunk, n_batches))
+            CompareTask(frozen, entropy, b, sizes[b], sampler, months)
+            for b in range(first, min(first + per_chunk, len(sizes)))
         ]
 
     v, q = len(scenarios), len(months)

@@ -368,7 +368,13 @@ class _Model:
         self.base_scenario = dataclasses.replace(scenario, correlation=None)
         self.factors = factors
         self.output = output
-        self.factor_inputs = {f.key for f in factors if not f.noise}
+        # Monthly hits whose probability is a factor: (its input, its noise key).
+        factor_inputs = {f.key for f in factors if not f.noise}
+        self.hits = [
+            (f"{shock.name}.probability", f"{shock.name}:hits")
+            for shock in _per_month_hits(scenario)
+            if f"{shock.name}.probability" in factor_inputs
+        ]
 
     def base(self, n: int, seed: np.random.SeedSequence) -> Draws:
         return draw_batch(self.base_scenario, n, seed, "mc")
@@ -382,12 +388,9 @@ class _Model:
             target = noise if factor.noise else inputs
             target[factor.key] = x[i].reshape(n, 1)
         # Monthly hits were compared with the base probability: recompare when it is a factor.
-        for shock in _per_month_hits(self.scenario):
-            name = f"{shock.name}.probability"
-            if name in self.factor_inputs:
-                key = f"{shock.name}:hits"
-                u = stream(seed, key).random((self.scenario.horizon_months, n)).T
-                noise[key] = u < inputs[name]
+        for name, key in self.hits:
+            u = stream(seed, key).random((self.scenario.horizon_months, n)).T
+            noise[key] = u < inputs[name]
         draws = Draws(n=n, inputs=inputs, noise=noise)
         with np.errstate(all="ignore"):
             flows = simulate_flows(self.scenario, draws)

@@ -382,7 +382,6 @@ def solve(
 
     scenario = scenario_at(key.current)  # the scenario with the overrides applied
     _check_date(scenario, goal)
-    months = calendar.months_before(scenario.start_year, scenario.start_month, goal.before)
     deterministic = _deterministic(scenario) and key.field != "probability"
     n_paths = min(int(paths), DETERMINISTIC_PATHS) if deterministic else int(paths)
     if n_paths < 1:
@@ -424,20 +423,11 @@ def solve(
                 batch_size=size,
                 progress=None,
             )
-            k = int(results.ruin_counts[:months].sum())
-            p = k / results.paths
-            lo, hi = results.probability_runs_out_before(goal.before).ci95
-            if deterministic:
-                lo = hi = p
-            cache[u] = Answer(
-                before=goal.before,
-                months=months,
-                probability=p,
-                std_error=0.0 if deterministic else math.sqrt(p * (1 - p) / results.paths),
-                ci95=(lo, hi),
-                paths=results.paths,
-                seed=entropy,
-            )
+            ans = results.probability_runs_out_before(goal.before)
+            if deterministic:  # every path identical: P is exact
+                p = ans.probability
+                ans = dataclasses.replace(ans, std_error=0.0, ci95=(p, p))
+            cache[u] = ans
         return cache[u]
 
     if tolerance is None:
@@ -454,6 +444,23 @@ def solve(
     unit = f" ({scenario.unit})" if _is_money(key) else ""
     context = _Context(goal, vary, key, unit, n_paths, entropy, deterministic, tol)
 
+    def solution(at: Answer, **fields: Any) -> Solution:
+        """A Solution with the fields every outcome shares; P and its CI from ``at``."""
+        return Solution(
+            vary=vary,
+            target=goal.text(),
+            probability=at.probability,
+            ci95=at.ci95,
+            evaluations=len(cache),
+            paths=n_paths,
+            seed=entropy,
+            range=(raw(lo_u), raw(hi_u)),
+            deterministic=deterministic,
+            unit=scenario.unit if _is_money(key) else "",
+            tolerance=tol,
+            **fields,
+        )
+
     if not meets_a and not meets_b:
         better = lo_u if _better(goal, a.probability, b.probability) else hi_u
         best = cache[better]
@@ -463,24 +470,14 @@ def solve(
             f"{range_text} of {vary}: at best P = {_pct(best.probability)}"
             f"{context.ci_text(best)} at {vary} = {shown(better)}{unit}; {context.runs(cache)}."
         )
-        return Solution(
-            vary=vary,
-            target=goal.text(),
+        return solution(
+            best,
             answer=None,
             direction=context.direction(+1 if better == hi_u else -1),
             met=False,
-            probability=best.probability,
-            ci95=best.ci95,
             interval=None,
-            evaluations=len(cache),
-            paths=n_paths,
-            seed=entropy,
             message=message,
-            range=(raw(lo_u), raw(hi_u)),
-            deterministic=deterministic,
             closest=raw(better),
-            unit=scenario.unit if _is_money(key) else "",
-            tolerance=tol,
         )
 
     if meets_a and meets_b:
@@ -497,23 +494,13 @@ def solve(
             f"{shown(end)}{unit}, gives {_pct(at.probability)}{context.ci_text(at)}; "
             f"{context.runs(cache)}."
         )
-        return Solution(
-            vary=vary,
-            target=goal.text(),
+        return solution(
+            at,
             answer=raw(end),
             direction=direction,
             met=True,
-            probability=at.probability,
-            ci95=at.ci95,
             interval=(raw(end), raw(end)),
-            evaluations=len(cache),
-            paths=n_paths,
-            seed=entropy,
             message=message,
-            range=(raw(lo_u), raw(hi_u)),
-            deterministic=deterministic,
-            unit=scenario.unit if _is_money(key) else "",
-            tolerance=tol,
         )
 
     sign = +1 if meets_b else -1  # +1: higher helps (the smallest value that meets)
@@ -552,23 +539,13 @@ def solve(
             digits = _digits(interval[1] - interval[0], tol)
 
     message = context.sentence(shown, answer_u, at, ends, direction, cache)
-    return Solution(
-        vary=vary,
-        target=goal.text(),
+    return solution(
+        at,
         answer=answer,
         direction=direction,
         met=True,
-        probability=at.probability,
-        ci95=at.ci95,
         interval=interval,
-        evaluations=len(cache),
-        paths=n_paths,
-        seed=entropy,
         message=message,
-        range=(raw(lo_u), raw(hi_u)),
-        deterministic=deterministic,
-        unit=scenario.unit if _is_money(key) else "",
-        tolerance=tol,
     )
 
 
@@ -712,10 +689,6 @@ def _prior_sign(doc: dict[str, Any], key: _Key) -> int:
     if kind == "shock":
         return +1 if key.month else -1
     return -1  # costs
-
-
-def _funding(key: _Key) -> bool:
-    return key.path[0] == "events" and key.funding
 
 
 def _is_money(key: _Key) -> bool:

@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import PercentFormatter
 
+from engine.compare import pts
 from reports.data import ReportData
 from reports.figures import Chart
 from reports.layout import Column, Page
@@ -34,10 +35,6 @@ def _dates(df: pd.DataFrame) -> list[str]:
 
 def _variants(df: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(df["variant"]))
-
-
-def _pts(d: float) -> str:
-    return f"{100 * d + 0.0:+.1f}"
 
 
 def variants_chart(ax: Axes, df: pd.DataFrame) -> Axes:
@@ -95,7 +92,7 @@ def variants_chart(ax: Axes, df: pd.DataFrame) -> Axes:
                 label=name if g == 0 else None,
             )
             ax.annotate(
-                f"{pct(r.probability)}\n({_pts(r.difference)} pts)",
+                f"{pct(r.probability)}\n({pts(r.difference)} pts)",
                 (x, r.probability),
                 xytext=(0, 7),
                 textcoords="offset points",
@@ -156,8 +153,8 @@ def _sentences(df: pd.DataFrame, paths: int) -> str:
             parts.append(f"{name}: no path changes its outcome (difference exactly 0).")
             continue
         parts.append(
-            f"{name}: {pct(r.probability)}, {_pts(r.difference)} percentage points "
-            f"(95% CI {_pts(r.diff_low)} to {_pts(r.diff_high)})."
+            f"{name}: {pct(r.probability)}, {pts(r.difference)} percentage points "
+            f"(95% CI {pts(r.diff_low)} to {pts(r.diff_high)})."
         )
     return " ".join(parts)
 
@@ -207,7 +204,7 @@ def compare_page(data: ReportData, charts: dict[str, Chart]) -> Page:
             if name == names[0]:
                 cells.append("reference")
             else:
-                cells.append(f"{_pts(r.difference)} ({_pts(r.diff_low)} to {_pts(r.diff_high)})")
+                cells.append(f"{pts(r.difference)} ({pts(r.diff_low)} to {pts(r.diff_high)})")
         cells.append(_runway(data, str(sub["median_runway_months"].iloc[0])))
         rows.append(cells)
     page.table(columns, rows, size=8, bold_first=True)

@@ -28,28 +28,21 @@ def draw_sensitivity(
     df = df.iloc[:max_inputs]
     y = np.arange(len(df))[::-1].astype(float)
 
-    def whiskers(est: str, low: str, high: str) -> np.ndarray:
-        e, lo, hi = (df[c].to_numpy(dtype=float) for c in (est, low, high))
-        return np.vstack([np.clip(e - lo, 0, None), np.clip(hi - e, 0, None)])
+    def bars(index: str, ci: str, height: float, color: str, ecolor: str, label: str) -> None:
+        """Bars of column ``index`` with whiskers to ``{ci}_low`` / ``{ci}_high``."""
+        e, lo, hi = (df[c].to_numpy(dtype=float) for c in (index, f"{ci}_low", f"{ci}_high"))
+        ax.barh(
+            y,
+            df[index].clip(lower=0),
+            height=height,
+            color=color,
+            label=label,
+            xerr=np.vstack([np.clip(e - lo, 0, None), np.clip(hi - e, 0, None)]),
+            error_kw={"ecolor": ecolor, "capsize": 2, "lw": 0.8},
+        )
 
-    ax.barh(
-        y,
-        df["total"].clip(lower=0),
-        height=0.7,
-        color=TOTAL_COLOR,
-        label="total (with interactions)",
-        xerr=whiskers("total", "total_low", "total_high"),
-        error_kw={"ecolor": "#555555", "capsize": 2, "lw": 0.8},
-    )
-    ax.barh(
-        y,
-        df["first_order"].clip(lower=0),
-        height=0.35,
-        color=FIRST_COLOR,
-        label="first order (alone)",
-        xerr=whiskers("first_order", "first_low", "first_high"),
-        error_kw={"ecolor": "#000000", "capsize": 2, "lw": 0.8},
-    )
+    bars("total", "total", 0.7, TOTAL_COLOR, "#555555", "total (with interactions)")
+    bars("first_order", "first", 0.35, FIRST_COLOR, "#000000", "first order (alone)")
     ax.set_yticks(y)
     ax.set_yticklabels(df["input"])
     high = float(np.nanmax([df["total_high"].max(), df["first_high"].max(), 0.05]))
