@@ -43,7 +43,7 @@ from engine.batch import BatchTask, layout_of, simulate_batch
 from engine.files import atomic_write
 from engine.histogram import Grid, Histograms, Packed, make_grid
 from engine.pool import results_in_order, workers_for
-from engine.results import BEYOND, Z95, wilson_interval
+from engine.results import Z95, runway_months, wilson_interval
 
 __all__ = [
     "BASE",
@@ -172,10 +172,7 @@ class VariantOutcome:
     def median_runway(self) -> int | str:
         """Median runway in months (ruin month + 1), or "beyond the horizon" when fewer than
         half the paths run out (as :meth:`engine.results.Results.runway_months`)."""
-        h = len(self.ruin_counts) - 1
-        cum = np.cumsum(self.ruin_counts[:h]) / self.ruin_counts.sum()
-        hit = np.flatnonzero(cum >= 0.5 - 1e-15)
-        return int(hit[0]) + 1 if len(hit) else BEYOND
+        return runway_months(self.ruin_counts, 0.5)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from distributions.errors import RunwayError, RunwayWarning, ScenarioError, did_you_mean
+from engine.files import pid_alive
 
 if TYPE_CHECKING:
     from engine.batch import BatchTask, ChunkResult, Grids
@@ -108,6 +109,7 @@ CLOSE_SECONDS = 5  # how long closing a Dask client may take
 RUNWAY_PACKAGES = ("cashflow", "distributions", "engine", "reports")  # what a worker imports
 STUCK_SECONDS = 3.0  # a dead worker with its pool not broken this long: the pool is stuck
 IDLE_WORKER_SECONDS = 300  # a local worker left idle this long ends (joblib's default)
+TRACKER_QUIET = "ignore:resource_tracker:UserWarning"  # -W option of loky's resource tracker
 THREAD_VARS = (  # native thread pools a local worker limits to its share of the cores
     "OMP_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
@@ -536,12 +538,8 @@ def _watch(main_pid: int, parent: int) -> None:
 
 def _alive(pid: int) -> bool:
     """Whether process ``pid`` exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not pid_alive(pid):
         return False
-    except PermissionError:
-        return True
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             state = f.read().rsplit(b")", 1)[1].split()[0]
@@ -551,8 +549,6 @@ def _alive(pid: int) -> bool:
 
 
 # ----- in the main process: SIGTERM like Ctrl-C ---------------------------------------------
-TRACKER_QUIET = "ignore:resource_tracker:UserWarning"
-
 #: The command that resumes the current run, for the message of a second Ctrl-C.
 resume_hint = ""
 

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from engine.results import Answer
 
 __all__ = [
-    "PROGRESS_CHOICES",
     "BarReporter",
     "CallbackReporter",
     "LinesReporter",
@@ -43,7 +42,6 @@ __all__ = [
     "reporter_for",
 ]
 
-PROGRESS_CHOICES = ("auto", "bar", "lines", "none")
 NAME = "runway"  # the prefix of every line, as the CLI's other messages on stderr
 
 

@@ -14,20 +14,24 @@ import json
 import pathlib
 import tomllib
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from distributions.errors import ScenarioError
+from engine.checkpoint import _short
 from engine.files import sha256_of
 
 __all__ = [
     "DamagedRun",
+    "file_references",
     "load_run",
     "read_manifest",
     "resume_command",
     "scenario_of",
     "unfinished_message",
+    "verify_checksums",
 ]
 
 MAX_MANIFEST_BYTES = 16 * 2**20
@@ -89,9 +93,8 @@ def _check_schema(run_dir: pathlib.Path, manifest: dict[str, Any]) -> None:
             raise DamagedRun(run_dir, f"manifest.json: '{key}' has the wrong type")
         if rule is not None and not rule(value):
             raise DamagedRun(run_dir, f"manifest.json: '{key}' has an impossible value")
-    for key in ("variant",):
-        if manifest.get(key) is not None and not isinstance(manifest[key], str):
-            raise DamagedRun(run_dir, f"manifest.json: '{key}' has the wrong type")
+    if manifest.get("variant") is not None and not isinstance(manifest["variant"], str):
+        raise DamagedRun(run_dir, "manifest.json: 'variant' has the wrong type")
     for key in ("sha256", "inputs"):
         table = manifest.get(key, {})
         if not isinstance(table, dict) or not all(
@@ -121,6 +124,12 @@ def _check_files(run_dir: pathlib.Path, manifest: dict[str, Any]) -> None:
     for name in manifest.get("inputs", {}).values():
         if name not in checksums:
             raise DamagedRun(run_dir, f"manifest.json lists no checksum for {name}")
+    verify_checksums(run_dir, checksums)
+
+
+def verify_checksums(run_dir: pathlib.Path, checksums: dict[str, str]) -> None:
+    """Every file named in ``checksums`` (relative to ``run_dir``) exists and matches its sha256;
+    else :class:`DamagedRun` naming the first that does not."""
     for name, expected in checksums.items():
         path = _inside(run_dir, name)
         try:
@@ -131,12 +140,6 @@ def _check_files(run_dir: pathlib.Path, manifest: dict[str, Any]) -> None:
             raise DamagedRun(run_dir, f"{name} cannot be read ({_short(error)})") from None
         if actual != expected:
             raise DamagedRun(run_dir, f"{name} does not match its checksum in manifest.json")
-
-
-def _short(error: BaseException) -> str:
-    if isinstance(error, OSError) and error.strerror:
-        return error.strerror
-    return str(error).splitlines()[0][:200] if str(error) else type(error).__name__
 
 
 def _arrays(run_dir: pathlib.Path) -> dict[str, np.ndarray]:
@@ -299,7 +302,8 @@ def scenario_of(run_dir: pathlib.Path, manifest: dict[str, Any]):
     except (OSError, ValueError, RecursionError) as error:
         raise DamagedRun(run_dir, f"the scenario copy cannot be read ({_short(error)})") from None
     inputs = manifest.get("inputs", {})
-    doc = _redirect_files(doc, {name: str(_inside(run_dir, c)) for name, c in inputs.items()})
+    copies = {name: str(_inside(run_dir, c)) for name, c in inputs.items()}
+    doc = _map_file_names(doc, lambda name: copies.get(name, name))
     spec = manifest.get("run") if isinstance(manifest.get("run"), dict) else {}
     variant = manifest.get("variant", spec.get("variant"))
     try:
@@ -326,15 +330,28 @@ def _base_dir(run_dir: pathlib.Path, manifest: dict[str, Any]) -> pathlib.Path:
     return run_dir
 
 
-def _redirect_files(doc: Any, copies: dict[str, str]) -> Any:
-    """``doc`` with every ``csv = NAME`` replaced by the run directory's copy of NAME."""
+def file_references(doc: Any) -> list[str]:
+    """Every file name the scenario document refers to (``csv = "..."`` in any table), in the
+    order they are written."""
+    names: list[str] = []
+
+    def collect(name: str) -> str:
+        names.append(name)
+        return name
+
+    _map_file_names(doc, collect)
+    return names
+
+
+def _map_file_names(doc: Any, rename: Callable[[str], str]) -> Any:
+    """``doc`` with every file name (``csv = NAME`` in any table) replaced by ``rename(NAME)``."""
     if isinstance(doc, dict):
         return {
-            key: copies.get(value, value)
+            key: rename(value)
             if key in ("csv", "xlsx") and isinstance(value, str)
-            else _redirect_files(value, copies)
+            else _map_file_names(value, rename)
             for key, value in doc.items()
         }
     if isinstance(doc, list):
-        return [_redirect_files(v, copies) for v in doc]
+        return [_map_file_names(v, rename) for v in doc]
     return doc

@@ -28,12 +28,21 @@ __all__ = [
     "Answer",
     "Results",
     "check_question_date",
+    "runway_months",
     "wilson_interval",
 ]
 
 BEYOND = "beyond the horizon"
 PERCENTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
 Z95 = 1.959963984540054
+
+
+def runway_months(ruin_counts: np.ndarray, q: float) -> int | str:
+    """q-quantile of the runway in months from (H + 1,) ruin-month counts (index H: never):
+    ruin month + 1, or "beyond the horizon" when fewer than q of the paths run out."""
+    cum = np.cumsum(ruin_counts[:-1]) / ruin_counts.sum()
+    hit = np.flatnonzero(cum >= q - 1e-15)
+    return int(hit[0]) + 1 if len(hit) else BEYOND
 
 
 def check_question_date(start_year: int, start_month: int, horizon: int, before: dt.date) -> int:
@@ -214,9 +223,7 @@ class Results:
     def runway_months(self, q: float) -> int | str:
         """q-quantile of the runway in months (months until the end of the month cash runs
         out, i.e. ruin month + 1), or "beyond the horizon" when fewer than q of paths run out."""
-        cum = np.cumsum(self.ruin_counts[: self.horizon_months]) / self.paths
-        hit = np.flatnonzero(cum >= q - 1e-15)
-        return int(hit[0]) + 1 if len(hit) else BEYOND
+        return runway_months(self.ruin_counts, q)
 
     def runway_percentiles(self) -> dict[str, int | str]:
         return {f"p{p}": self.runway_months(p / 100) for p in (5, 10, 25, 50, 75, 90, 95)}

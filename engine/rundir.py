@@ -35,7 +35,6 @@ import platform
 import re
 import secrets
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -59,9 +58,9 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMAT",
     "RunDir",
-    "atomic_write",
     "claim_run_dir",
     "default_run_dir",
+    "estimated_bytes",
     "input_files",
     "load_run",
     "lock_run_dir",
@@ -107,8 +106,9 @@ class RunDir:
 
     def discard(self) -> None:
         """Remove what this run wrote (a failed run); a replaced directory stays untouched."""
+        unlock_run_dir(self.work)
         if self.replacing or self.created:
-            shutil.rmtree(self.work if self.replacing else self.path, ignore_errors=True)
+            shutil.rmtree(self.work, ignore_errors=True)
         else:  # an empty directory the user named: empty it again
             for entry in list(self.work.iterdir()):
                 if entry.is_dir() and not entry.is_symlink():
@@ -151,7 +151,7 @@ def reopen_run_dir(path: pathlib.Path) -> tuple[RunDir, dict[str, Any]]:
     """An unfinished run directory, locked, to resume; its running manifest. Refuses (one line)
     a finished run, a run still going on, another Runway version, a damaged copy, and a
     scenario file changed since the run started."""
-    from engine.readback import DamagedRun, read_manifest
+    from engine.readback import DamagedRun, read_manifest, verify_checksums
 
     manifest = read_manifest(path)
     status = manifest.get("status")
@@ -169,13 +169,7 @@ def reopen_run_dir(path: pathlib.Path) -> tuple[RunDir, dict[str, Any]]:
     checksums = manifest.get("sha256")
     if not isinstance(checksums, dict):
         raise DamagedRun(path, "manifest.json has no checksums")
-    for name, expected in checksums.items():
-        try:
-            ok = sha256_of(path / pathlib.Path(str(name))) == expected
-        except OSError:
-            ok = False
-        if not ok:
-            raise DamagedRun(path, f"{name} is missing or does not match its checksum")
+    verify_checksums(path, checksums)
     original = manifest.get("scenario_file")
     changed = (
         isinstance(original, str)
@@ -223,7 +217,7 @@ def claim_run_dir(
         ) from None
     try:
         _check_free_space(run, need_bytes)
-        create_exclusive(run.work / MANIFEST, _initial_manifest(scenario_name))
+        create_exclusive(run.work / MANIFEST, _json_bytes(_initial_manifest(scenario_name)))
         lock_run_dir(run.work)
     except FileExistsError:
         raise ScenarioError(f"{run.path}: another run is writing this directory") from None
@@ -281,11 +275,8 @@ def _claim_out(path: pathlib.Path, *, force: bool) -> RunDir:
 
 
 def _is_run_dir(path: pathlib.Path) -> bool:
-    try:
-        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(manifest, dict) and ("runway_version" in manifest or "format" in manifest)
+    manifest = _read_json(path / MANIFEST)
+    return "runway_version" in manifest or "format" in manifest
 
 
 def _remove_stale_siblings(path: pathlib.Path) -> None:
@@ -354,8 +345,8 @@ def _describe(error: OSError) -> str:
     return reasons.get(error.errno, error.strerror or str(error))
 
 
-def _initial_manifest(scenario_name: str) -> bytes:
-    data = {
+def _initial_manifest(scenario_name: str) -> dict[str, Any]:
+    return {
         "format": FORMAT,
         "runway_version": VERSION,
         "status": "running",
@@ -364,7 +355,6 @@ def _initial_manifest(scenario_name: str) -> bytes:
         "host": platform.node(),
         "started": dt.datetime.now(dt.UTC).isoformat(),
     }
-    return (json.dumps(data, indent=2) + "\n").encode()
 
 
 def estimated_bytes(scenario: Scenario, hist_bins: int, fan_bins: int) -> int:
@@ -377,26 +367,13 @@ def estimated_bytes(scenario: Scenario, hist_bins: int, fan_bins: int) -> int:
 
 
 # ----- the files a scenario reads -----------------------------------------------------------
-def _file_references(doc: Any) -> Iterator[str]:
-    """Every file name the scenario document refers to (``csv = "..."`` in any table)."""
-    stack = [doc]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("csv", "xlsx") and isinstance(value, str):
-                    yield value
-                elif isinstance(value, dict | list):
-                    stack.append(value)
-        elif isinstance(node, list):
-            stack.extend(v for v in node if isinstance(v, dict | list))
-
-
 def input_files(scenario: Scenario) -> dict[str, pathlib.Path]:
     """The files the scenario reads, by the name written in it -> where they were read from."""
+    from engine.readback import file_references
+
     base = pathlib.Path(scenario.file).parent if scenario.file else pathlib.Path.cwd()
     out = {}
-    for name in _file_references(scenario.raw):
+    for name in file_references(scenario.raw):
         path = pathlib.Path(name)
         out[name] = path if path.is_absolute() else base / path
     return out
@@ -462,10 +439,11 @@ def result_arrays(results: Results) -> dict[str, np.ndarray]:
 
 def start_run(
     run: RunDir, scenario: Scenario, spec: dict[str, Any], started: dt.datetime | None = None
-) -> None:
+) -> dict[str, Any]:
     """Copy the scenario and the files it reads into the run directory and record the run's
     parameters (``spec``: seed, paths, sampler, batch size, variant, stopping rule) in a manifest
-    marked ``running``: everything ``resume`` needs, written before the first path."""
+    marked ``running``: everything ``resume`` needs, written before the first path. Returns
+    that manifest."""
     work = run.work
     source = pathlib.Path(scenario.file) if scenario.file else None
     try:
@@ -488,7 +466,7 @@ def start_run(
         checksums[copy] = sha256_of(work / copy)
         inputs[name] = copy
     manifest = {
-        **json.loads(_initial_manifest(scenario.name)),
+        **_initial_manifest(scenario.name),
         **({"started": started.isoformat()} if started is not None else {}),
         "scenario_file": str(source.resolve()) if source else None,
         "scenario_copy": SCENARIO_COPY,
@@ -499,6 +477,7 @@ def start_run(
         "sha256": checksums,
     }
     _write_json(work / MANIFEST, manifest)
+    return manifest
 
 
 def save_run(
@@ -513,8 +492,7 @@ def save_run(
     work = run.work
     running = _read_json(work / MANIFEST)
     if running.get("status") != "running" or "run" not in running:
-        start_run(run, results.scenario, {"variant": variant}, started=results.started)
-        running = _read_json(work / MANIFEST)
+        running = start_run(run, results.scenario, {"variant": variant}, started=results.started)
     checksums = dict(running["sha256"])
 
     atomic_write(work / RESULTS, lambda tmp: _save_npz(tmp, result_arrays(results)))
@@ -589,9 +567,13 @@ def _manifest(
     }
 
 
+def _json_bytes(data: dict) -> bytes:
+    return (json.dumps(data, indent=2, default=_json_default) + "\n").encode()
+
+
 def _write_json(path: pathlib.Path, data: dict) -> None:
-    text = json.dumps(data, indent=2, default=_json_default) + "\n"
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    text = _json_bytes(data)
+    atomic_write(path, lambda tmp: tmp.write_bytes(text))
 
 
 def _json_default(value: object) -> object:

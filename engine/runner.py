@@ -11,6 +11,7 @@ pilot (the first paths of batch 0's seed) fixes the histogram grids every batch 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import time
@@ -125,6 +126,7 @@ def run(
         raise ScenarioError(f"unknown sampler '{sampler}'{did_you_mean(sampler, SAMPLERS)}")
     if paths < 1:
         raise ScenarioError(f"--paths must be a positive number (got {paths})")
+    total = paths  # the most paths the run may have
     if until_ci is not None:
         if not scenario.questions:
             raise ScenarioError(
@@ -132,9 +134,9 @@ def run(
             )
         if not 0 < until_ci < 0.5:
             raise ScenarioError(f"--until-ci must be between 0 and 0.5 (got {until_ci})")
-    total = (max_paths or MAX_PATHS) if until_ci is not None else paths
-    if total < paths and until_ci is not None:
-        raise ScenarioError(f"--max-paths {total:,} is below --paths {paths:,}")
+        total = max_paths or MAX_PATHS
+        if total < paths:
+            raise ScenarioError(f"--max-paths {total:,} is below --paths {paths:,}")
     workers = workers_for(jobs)  # refuses a --jobs leaving no worker before any work
     reporter = reporter_for(progress)
     entropy = fresh_entropy() if seed is None else int(seed)
@@ -170,7 +172,7 @@ def run(
         state = checkpoints.load(grids, h, len(drivers), len(rounds), reporter.note)
     if state is None:
         state = RunState(grids, h, len(drivers), len(rounds))
-    before = state.seconds
+    seconds_before = state.seconds  # spent by the earlier parts of a resumed run
     questions = [_question(scenario, d) for d in scenario.questions]
     key = questions[-1] if questions else None
 
@@ -199,18 +201,16 @@ def run(
                 scheduler=scheduler,
                 note=reporter.note,
             )
-            try:
+            with contextlib.closing(outputs):
                 for result in outputs:  # in chunk order
                     state.add(result)
-                    state.seconds = before + time.perf_counter() - clock
+                    state.seconds = seconds_before + time.perf_counter() - clock
                     reporter.update(state.paths, _answer(state, key, entropy))
                     stop = stop_now()
                     if stop is not None:
                         break
                     if checkpoints is not None:
                         checkpoints.maybe_save(state)
-            finally:
-                outputs.close()
     except (KeyboardInterrupt, WorkersLost):
         if checkpoints is not None:
             checkpoints.save(state)

@@ -36,6 +36,10 @@ class RunState:
     fan: Histograms = field(init=False)
     sample_cash: np.ndarray | None = None
     seconds: float = 0.0  # time spent simulating, over every part of a resumed run
+    # Running totals of batch_sizes and batch_ruin_counts, kept by add() and from_arrays():
+    # read after every chunk, they would cost O(batches) each time if summed again.
+    paths: int = field(default=0, init=False)
+    _ruin_total: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         h = self.horizon_months
@@ -43,10 +47,7 @@ class RunState:
         self.funding_counts = np.zeros((self.rounds, 2, h + 1), dtype=np.int64)
         self.hist = Histograms.empty(self.grids.quantities)
         self.fan = Histograms.empty(self.grids.fan)
-
-    @property
-    def paths(self) -> int:
-        return int(sum(self.batch_sizes))
+        self._ruin_total = np.zeros(h + 1, dtype=np.int64)
 
     def add(self, result: ChunkResult) -> None:
         """Merge the next chunk (call in chunk order)."""
@@ -54,6 +55,8 @@ class RunState:
             self.sample_cash = result.sample_cash
         self.batch_ruin_counts.extend(result.batch_ruin_counts)
         self.batch_sizes.extend(result.sizes)
+        self._ruin_total += np.sum(result.batch_ruin_counts, axis=0, dtype=np.int64)
+        self.paths += int(sum(result.sizes))
         self.driver_counts += result.driver_counts
         self.funding_counts += result.funding_counts
         self.hist.add(result.hist)
@@ -62,9 +65,7 @@ class RunState:
 
     def ruin_counts(self) -> np.ndarray:
         """(H + 1,) paths by ruin month so far."""
-        if not self.batch_ruin_counts:
-            return np.zeros(self.horizon_months + 1, dtype=np.int64)
-        return np.sum(self.batch_ruin_counts, axis=0)
+        return self._ruin_total.copy()
 
     # ----- checkpoints ----------------------------------------------------------------------
     def arrays(self) -> dict[str, np.ndarray]:
@@ -118,6 +119,8 @@ class RunState:
         state.seconds = float(a["seconds"])
         state.batch_ruin_counts = list(ruin.astype(np.int64))
         state.batch_sizes = [int(n) for n in sizes]
+        state._ruin_total = ruin.sum(axis=0, dtype=np.int64)
+        state.paths = sum(state.batch_sizes)
         state.sample_cash = a["sample_cash"] if len(a["sample_cash"]) else None
         for prefix, hist in (("hist", state.hist), ("fan", state.fan)):
             for k in ("counts", "sums", "minimum", "maximum"):
