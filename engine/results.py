@@ -45,12 +45,15 @@ def runway_months(ruin_counts: np.ndarray, q: float) -> int | str:
     return int(hit[0]) + 1 if len(hit) else BEYOND
 
 
-def check_question_date(start_year: int, start_month: int, horizon: int, before: dt.date) -> int:
-    """Whole months completed before ``before``; a one-line error if outside the horizon."""
+def check_question_date(
+    start_year: int, start_month: int, horizon: int, before: dt.date, what: str = "--before "
+) -> int:
+    """Whole months completed before ``before``; a one-line error (starting with ``what``, the
+    option or text the date came from) if outside the horizon."""
     first, last = calendar.question_dates(start_year, start_month, horizon)
     if not first <= before <= last:
         raise ScenarioError(
-            f"--before {before.isoformat()} is outside the simulated horizon; valid dates are "
+            f"{what}{before.isoformat()} is outside the simulated horizon; valid dates are "
             f"{first.isoformat()} to {last.isoformat()}"
         )
     return calendar.months_before(start_year, start_month, before)

@@ -67,6 +67,7 @@ from distributions.errors import ScenarioError
 from distributions.seeding import fresh_entropy, stream
 from engine.files import atomic_write
 from engine.outcomes import ruin_months
+from engine.results import check_question_date
 
 __all__ = [
     "BATCH_ROWS",
@@ -149,14 +150,10 @@ def parse_output(text: str | Output, scenario: Scenario) -> Output:
             date = dt.date.fromisoformat(arg)
         except ValueError:
             raise _bad(text, f"'{arg}' is not a date YYYY-MM-DD") from None
-        first, last = calendar.question_dates(sy, sm, h)
-        if not first <= date <= last:
-            raise _bad(
-                text,
-                f"{date.isoformat()} is outside the simulated horizon; valid dates are "
-                f"{first.isoformat()} to {last.isoformat()}",
-            )
-        months = calendar.months_before(sy, sm, date)
+        try:
+            months = check_question_date(sy, sm, h, date, what="")
+        except ScenarioError as error:
+            raise _bad(text, error.lines()[0]) from None
         return Output("before", f"before {date.isoformat()}", date=date, month=months)
     if kind == "cash":
         if not re.fullmatch(r"\d{4}-\d{2}", arg):

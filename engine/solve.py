@@ -49,7 +49,7 @@ from cashflow.parse import apply_variant, load_scenario, parse_scenario
 from cashflow.scenario import Scenario, Shock
 from distributions.errors import ScenarioError, did_you_mean
 from distributions.seeding import fresh_entropy
-from engine.results import Answer
+from engine.results import Answer, check_question_date
 
 __all__ = ["DETERMINISTIC_PATHS", "Solution", "Target", "parse_target", "solve"]
 
@@ -720,14 +720,8 @@ def _deterministic(scenario: Scenario) -> bool:
 
 
 def _check_date(scenario: Scenario, goal: Target) -> None:
-    first, last = calendar.question_dates(
-        scenario.start_year, scenario.start_month, scenario.horizon_months
-    )
-    if not first <= goal.before <= last:
-        raise ScenarioError(
-            f"--target: {goal.before.isoformat()} is outside the simulated horizon; valid dates "
-            f"are {first.isoformat()} to {last.isoformat()}"
-        )
+    s = scenario
+    check_question_date(s.start_year, s.start_month, s.horizon_months, goal.before, "--target: ")
 
 
 def _number_range(key: _Key, vary: str, range_: tuple[Any, Any] | None) -> tuple[float, float]:
