@@ -109,6 +109,7 @@ CLOSE_SECONDS = 5  # how long closing a Dask client may take
 RUNWAY_PACKAGES = ("cashflow", "distributions", "engine", "reports")  # what a worker imports
 STUCK_SECONDS = 3.0  # a dead worker with its pool not broken this long: the pool is stuck
 IDLE_WORKER_SECONDS = 300  # a local worker left idle this long ends (joblib's default)
+FINISH_SECONDS = 30.0  # how long the chunks in flight may take to end when a run stops early
 TRACKER_QUIET = "ignore:resource_tracker:UserWarning"  # -W option of loky's resource tracker
 THREAD_VARS = (  # native thread pools a local worker limits to its share of the cores
     "OMP_NUM_THREADS",
@@ -262,11 +263,25 @@ def _loky_pool(
             window=2 * workers,
             submit=lambda i, group: executor.submit(work, group, grids),
             result_of=lambda future: _loky_result(executor, future),
-            cancel=lambda futures: [future.cancel() for future in futures],
+            cancel=_finish,
         )
-    except BaseException:  # an error, Ctrl-C, SIGTERM, a dead worker, or the consumer gone
+    except GeneratorExit:  # the consumer has all it needs: the pool stays for the next run
+        raise
+    except BaseException:  # an error, Ctrl-C, SIGTERM, a dead worker
         stop_workers()
         raise
+
+
+def _finish(futures: list[Any]) -> None:
+    """The chunks still in flight when the loky generator ends early. Never cancelled: loky's
+    manager thread dies on a future cancelled under it while the pool shuts down
+    (InvalidStateError), at worst hanging the stop. When the consumer simply has enough (a run
+    to a precision: GeneratorExit), they are let end (at most the window) and the pool is kept;
+    on an error or an interrupt the caller kills the pool, which fails them itself."""
+    import concurrent.futures
+
+    if isinstance(sys.exc_info()[1], GeneratorExit):
+        concurrent.futures.wait(futures, timeout=FINISH_SECONDS)
 
 
 def _loky_result(executor: Any, future: Any) -> ChunkResult:
@@ -500,6 +515,7 @@ def stop_workers() -> None:
     executor = reusable_executor._executor
     if executor is None:
         return
+    _quiet_manager_threads()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         terminate = getattr(executor, "terminate", None)  # joblib's: also its temporary folders
@@ -507,6 +523,22 @@ def stop_workers() -> None:
             terminate(kill_workers=True)
         else:
             executor.shutdown(wait=True, kill_workers=True)
+
+
+def _quiet_manager_threads() -> None:
+    """A killed pool's loky manager thread may die of a race in loky's own shutdown; its
+    traceback is noise to a user (the pool is gone either way), so it is not printed."""
+    previous = threading.excepthook
+    if getattr(previous, "runway_quiet", False):
+        return
+
+    def hook(args: Any) -> None:
+        if args.thread is not None and args.thread.name == "ExecutorManagerThread":
+            return
+        previous(args)
+
+    hook.runway_quiet = True  # type: ignore[attr-defined]
+    threading.excepthook = hook
 
 
 # ----- in each worker: a watchdog -----------------------------------------------------------
