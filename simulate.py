@@ -495,10 +495,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
     _check_backend(args)
     run_dir, manifest = reopen_run_dir(args.run_dir)
     scenario = scenario_of(args.run_dir, manifest)
-    return _execute(args, scenario, manifest["run"], run_dir)
+    return _execute(args, scenario, manifest["run"], run_dir, resumed=True)
 
 
-def _execute(args, scenario: Scenario, spec: dict, run_dir) -> int:
+def _execute(args, scenario: Scenario, spec: dict, run_dir, resumed: bool = False) -> int:
     """Simulate a claimed run with checkpoints, save it, write the report, put it in place.
     An interrupt or a failure that leaves it resumable keeps the directory and says how."""
     from engine import pool
@@ -526,7 +526,8 @@ def _execute(args, scenario: Scenario, spec: dict, run_dir) -> int:
         print(f"runway: {what}; resume the run with: {hint}", file=sys.stderr)
         return 143 if isinstance(stop, Terminated) else 130
     except ScenarioError:
-        run_dir.discard()  # the scenario itself fails: resuming would fail the same way
+        if not resumed:  # the scenario itself fails: resuming would fail the same way
+            run_dir.discard()  # (a resumed run's directory, and its checkpoint, are the user's)
         raise
     except RunwayError as error:
         text = str(error)

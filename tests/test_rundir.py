@@ -616,3 +616,25 @@ def test_output_piped_into_a_closed_reader_ends_cleanly(tmp_path):
     assert b"Traceback" not in err and b"BrokenPipe" not in err, err
     assert proc.returncode == 0
     rundir.load_run(tmp_path / "r")  # the work was finished all the same
+
+
+def test_a_resumed_run_that_fails_on_its_scenario_keeps_its_directory(
+    monkeypatch, capsys, tmp_path
+):
+    import engine.runner
+    from distributions.errors import ScenarioError
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    def overflow(*_args, **_kwargs):
+        raise ScenarioError("lines.a: amounts overflow")
+
+    out = tmp_path / "r"
+    monkeypatch.setattr(engine.runner, "run", interrupted)
+    assert cli(capsys, "run", BENCH, *QUICK, "--out", str(out))[0] == 130
+    monkeypatch.setattr(engine.runner, "run", overflow)
+    code, _, err = cli(capsys, "resume", str(out))
+    assert code == 2 and "amounts overflow" in one_line(err)
+    assert json.loads((out / "manifest.json").read_text())["status"] == "running"
+    assert (out / "scenario.toml").exists()
