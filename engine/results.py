@@ -85,6 +85,15 @@ class Answer:
     paths: int
     seed: int
 
+    @classmethod
+    def of_counts(cls, before: dt.date, months: int, ruin_counts: np.ndarray, seed: int) -> Answer:
+        """The answer from (H + 1,) ruin-month counts: the share of paths ruined in the first
+        ``months`` months, its standard error and 95% Wilson interval."""
+        k, n = int(ruin_counts[:months].sum()), int(ruin_counts.sum())
+        p = k / n
+        lo, hi = wilson_interval(k, n)
+        return cls(before, months, p, math.sqrt(p * (1 - p) / n), (float(lo), float(hi)), n, seed)
+
     def as_dict(self, scenario_name: str = "") -> dict:
         return {
             "question": f"chance cash runs out before {self.before.isoformat()}",
@@ -171,19 +180,7 @@ class Results:
         if isinstance(before, str):
             before = _parse_date(before)
         months = self.month_index_before(before)
-        k = int(self.ruin_counts[:months].sum())
-        n = self.paths
-        p = k / n
-        lo, hi = wilson_interval(k, n)
-        return Answer(
-            before=before,
-            months=months,
-            probability=p,
-            std_error=math.sqrt(p * (1 - p) / n),
-            ci95=(float(lo), float(hi)),
-            paths=n,
-            seed=self.seed,
-        )
+        return Answer.of_counts(before, months, self.ruin_counts, self.seed)
 
     def answers(self) -> list[Answer]:
         return [self.probability_runs_out_before(d) for d in self.scenario.questions]

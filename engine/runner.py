@@ -260,7 +260,4 @@ def _answer(state: RunState, key: tuple[dt.date, int] | None, seed: int) -> Answ
     if key is None or state.paths == 0:
         return None
     before, months = key
-    k, n = int(state.ruin_counts()[:months].sum()), state.paths
-    p = k / n
-    lo, hi = wilson_interval(k, n)
-    return Answer(before, months, p, math.sqrt(p * (1 - p) / n), (float(lo), float(hi)), n, seed)
+    return Answer.of_counts(before, months, state.ruin_counts(), seed)
