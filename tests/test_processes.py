@@ -86,7 +86,13 @@ def busy_run(tmp_path):
     ]  # fmt: skip
     with open(err, "wb") as stderr:
         proc = subprocess.Popen(
-            command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True
+            command,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+            # a child of a background shell job inherits SIGINT ignored; the tests send Ctrl-C
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
     try:
 

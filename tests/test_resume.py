@@ -33,7 +33,13 @@ def cli(*argv: str) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "RUNWAY_CHECKPOINT_SECONDS": "0"},
+        preexec_fn=_ctrl_c_as_on_a_terminal,
     )
+
+
+def _ctrl_c_as_on_a_terminal() -> None:
+    """A child of a background shell job inherits SIGINT ignored; the tests send Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def finish(*argv: str) -> tuple[int, str, str]:
