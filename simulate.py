@@ -545,7 +545,7 @@ def _execute(args, scenario: Scenario, spec: dict, run_dir, resumed: bool = Fals
         widths = ", ".join(f"{w:.2g}" for w in results.stop["half_widths"].values())
         reason = results.stop["reason"]
         say(f"Stopped: {reason} at {results.paths:,} paths (95% CI half-widths {widths})")
-    if not lost and spec.get("compare") and scenario.variants:
+    if not lost and spec.get("compare") and (scenario.variants or scenario.managed):
         _compare_into(scenario, spec, args, results, run_dir.work)
     say(key_figures(results))
     if lost:

@@ -35,6 +35,7 @@ import numpy as np
 
 from cashflow import calendar
 from cashflow.draws import Draws
+from cashflow.management import ManagedFlows, Management, manage, touched_lines
 from cashflow.scenario import Funding, Line, Scenario, Shock
 from distributions._checks import fmt
 
@@ -58,15 +59,19 @@ MAX_AMOUNT = 1e100
 class Flows:
     """The monthly flows of one batch, each (n, H) float64 (month-major) in the scenario's unit.
 
-    ``revenue`` and ``costs`` are totals per month (one-off shock costs included in ``costs``),
-    ``cash`` the balance at the end of each month, ``funding`` the money received per month
-    (only with ``simulate_flows(..., keep_funding=True)``, else None).
+    ``revenue`` and ``costs`` are totals per month (one-off shock costs in ``costs``; with
+    management, the actions' effects and costs and the credit lines' interest too), ``cash`` the
+    balance at the end of each month (after credit draws and repayments), ``funding`` the money
+    received per month (only with ``simulate_flows(..., keep_funding=True)``, else None; bridge
+    rounds included, credit draws not), ``management`` what actions, bridge rounds and credit
+    lines did (None for a scenario without them).
     """
 
     revenue: np.ndarray
     costs: np.ndarray
     funding: np.ndarray | None
     cash: np.ndarray
+    management: Management | None = None
 
 
 class _Context:
@@ -297,6 +302,8 @@ def simulate_flows(scenario: Scenario, draws: Draws, *, keep_funding: bool = Fal
     ctx = _Context(scenario, draws)
     pending = Counter(line.share_of for line in scenario.lines if line.share_of)
     totals: dict[str, np.ndarray] = {}
+    touched = set(touched_lines(scenario))
+    planned: dict[str, np.ndarray] = {}  # the lines actions change, as planned
     for line in scenario.lines:
         total = totals.get(line.kind)
         if line.name in pending:  # kept whole for the lines that are a share of it
@@ -314,6 +321,8 @@ def simulate_flows(scenario: Scenario, draws: Draws, *, keep_funding: bool = Fal
             amount = ctx.scratch(0)
             _line_into(ctx, line, amount)
             total += amount
+        if line.name in touched:
+            planned[line.name] = amount.copy(order="K")
         _release(ctx, line, pending)
     revenue = totals.get("revenue")
     if revenue is None:
@@ -341,13 +350,17 @@ def simulate_flows(scenario: Scenario, draws: Draws, *, keep_funding: bool = Fal
         funding = ctx.buffer()
         funding.fill(0.0)
     for event in scenario.events:
-        if isinstance(event, Funding):
+        if isinstance(event, Funding) and event.when is None:
             rows, months = _event_month(ctx, event)
             received = _at(draws.inputs[f"{event.name}.amount"], rows, months)
             cash[rows, months] += received  # one month per path: no repeated index
             if funding is not None:
                 funding[rows, months] += received
 
+    if scenario.managed:
+        managed = ManagedFlows(revenue, costs, cash, planned, funding)
+        done = manage(scenario, draws, managed)
+        return Flows(revenue=revenue, costs=costs, funding=funding, cash=cash, management=done)
     cash[:, 0] += _per_path(draws.inputs["starting_cash"])
     _running(np.add, cash)
     return Flows(revenue=revenue, costs=costs, funding=funding, cash=cash)
@@ -565,8 +578,8 @@ class _Replay:
         n, h = self.d.n, self.s.horizon_months
         out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for event in self.s.events:
-            if getattr(event, "amount", None) is None:
-                continue
+            if getattr(event, "amount", None) is None or getattr(event, "when", None) is not None:
+                continue  # a bridge round's money depends on the cash: not replayed
             amount = self.d.inputs[f"{event.name}.amount"]
             if isinstance(event, Shock) and event.per == "month":
                 where = np.asarray(self.d.noise[f"{event.name}:hits"], dtype=bool)

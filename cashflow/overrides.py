@@ -30,7 +30,16 @@ from distributions.errors import (
 
 from ._check import type_name
 
-__all__ = ["EXAMPLE", "apply_sets", "attribute", "describe_sets", "format_value", "parse_set"]
+__all__ = [
+    "EXAMPLE",
+    "NAMED",
+    "apply_sets",
+    "attribute",
+    "describe_sets",
+    "format_value",
+    "parse_set",
+    "whole_table",
+]
 
 #: Shown after every malformed ``--set``.
 EXAMPLE = "e.g. --set lines.staff.growth=0.02"
@@ -38,6 +47,13 @@ EXAMPLE = "e.g. --set lines.staff.growth=0.02"
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]+")  # a bare TOML key: one part of a dotted key path
 _NOT_PLAIN = frozenset("\"'{}[]")
 _SHOW_MAX = 80  # characters of an echoed argument
+#: The sections of named tables: what one table is, and what a new one must hold.
+NAMED = {
+    "lines": ("line", "its kind"),
+    "events": ("event", "its kind"),
+    "actions": ("action", "its when and at least one of lines, stop or cost"),
+    "credit": ("credit line", "its limit and interest"),
+}
 
 
 def _show(text: str) -> str:
@@ -109,7 +125,8 @@ def apply_sets(doc: dict[str, Any], sets: Iterable[tuple[str, object]]) -> dict[
     Like a variant: every table on the way must exist in ``doc`` (an unknown line, event or
     table is a problem with a suggestion); a table value is merged key by key into an existing
     table, except a distribution table (one with ``dist``), which replaces the old value whole;
-    a new line or event may be added only as a whole table with its ``kind``. The last key may
+    a new line or event may be added only as a whole table with its ``kind`` (see
+    :func:`whole_table` for actions and credit lines). The last key may
     be new: the scenario's validation then tells whether it is a valid key. Raises one
     :class:`ScenarioError` listing every set that does not fit the document.
     """
@@ -131,7 +148,20 @@ def apply_sets(doc: dict[str, Any], sets: Iterable[tuple[str, object]]) -> dict[
 def _input_name(key: str) -> str:
     """The input a key path sets: ``lines.a.growth`` -> ``a.growth``, ``starting_cash``."""
     parts = key.split(".")
-    return ".".join(parts[1:]) if parts[0] in ("lines", "events") else key
+    return ".".join(parts[1:]) if parts[0] in NAMED else key
+
+
+def whole_table(section: str, value: object) -> bool:
+    """Whether ``value`` may be added as a new table of ``section`` (a key of :data:`NAMED`) by
+    a variant or a set: only a whole table, so that a misspelt name is reported as unknown
+    rather than taken for a new line, event, action or credit line."""
+    if not isinstance(value, dict):
+        return False
+    if section == "actions":
+        return "when" in value and any(key in value for key in ("lines", "stop", "cost"))
+    if section == "credit":
+        return "limit" in value and "interest" in value
+    return "kind" in value
 
 
 def _uncorrelate(doc: dict[str, Any], key: str) -> None:
@@ -189,8 +219,8 @@ def _apply(doc: dict[str, Any], key: str, value: object) -> str | None:
             )
         table = inner
     last = parts[-1]
-    new = len(parts) == 2 and parts[0] in ("lines", "events") and last not in table
-    if new and not (isinstance(value, dict) and "kind" in value):
+    new = len(parts) == 2 and parts[0] in NAMED and last not in table
+    if new and not whole_table(parts[0], value):
         return _unknown(table, parts[0], last)
     old = table.get(last)
     if isinstance(value, dict) and isinstance(old, dict) and "dist" not in value:
@@ -203,10 +233,10 @@ def _apply(doc: dict[str, Any], key: str, value: object) -> str | None:
 def _unknown(table: dict[str, Any], path: str, name: str) -> str:
     """The problem of a missing table ``name`` inside ``table`` (at ``path``)."""
     names = [str(k) for k in table]
-    if path in ("lines", "events"):
-        what = path[:-1]
-        hint = did_you_mean(name, names) if names else f"; the file defines no {path}"
-        whole = f" (a new {what} needs a whole table with its kind)"
+    if path in NAMED:
+        what, needs = NAMED[path]
+        hint = did_you_mean(name, names) if names else f"; the file defines no {what}s"
+        whole = f" (a new {what} needs a whole table with {needs})"
         extra = "" if hint.startswith("; did") else whole
         return f"unknown {what} '{name}'{hint}{extra}"
     if not path:

@@ -25,12 +25,14 @@ from distributions.errors import Problem, ScenarioError, did_you_mean
 from . import overrides
 from . import parse_events as events_module
 from . import parse_lines as lines_module
+from . import parse_management as management_module
 from ._check import Checker, join, type_name
 from .calendar import MAX_YEAR, add_months, months_before, parse_month, question_dates
 from .parse_correlations import parse_correlations
 from .parse_events import parse_events
 from .parse_lines import Calendar, parse_lines
-from .scenario import Scenario
+from .parse_management import parse_actions, parse_credit
+from .scenario import Correlation, Scenario
 
 __all__ = ["apply_variant", "load_scenario", "parse_scenario"]
 
@@ -46,6 +48,8 @@ TOP_KEYS = (
     "source",
     "lines",
     "events",
+    "actions",
+    "credit",
     "correlations",
     "variants",
 )
@@ -238,13 +242,13 @@ def _variant_tables(chk: Checker, doc: dict[str, Any]) -> dict[str, dict[str, An
             chk.string(table["description"], join(path, "description"), multiline=True)
         if "variants" in table:
             chk.add(path, "a variant cannot define variants")
-        for section, what in (("lines", "line"), ("events", "event")):
+        for section, (what, _) in overrides.NAMED.items():
             base, over = doc.get(section), table.get(section)
             if not isinstance(over, dict):
                 continue
             existing = list(base) if isinstance(base, dict) else []
             for key, entry in over.items():
-                if key not in existing and not (isinstance(entry, dict) and "kind" in entry):
+                if key not in existing and not overrides.whole_table(section, entry):
                     hint = did_you_mean(str(key), existing) if existing else ""
                     chk.add(join(path, section), f"unknown {what} '{key}'{hint}")
         if chk.clean_since(mark):
@@ -276,6 +280,10 @@ def _parse(
     lines = parse_lines(chk, doc["lines"], cal) if "lines" in doc else ()
     line_names = [str(k) for k in doc["lines"]] if isinstance(doc.get("lines"), dict) else []
     events = parse_events(chk, doc["events"], cal, line_names) if "events" in doc else ()
+    taken = _names(doc, ("lines", "line"), ("events", "event"))
+    actions = parse_actions(chk, doc["actions"], cal, line_names, taken) if "actions" in doc else ()
+    taken = _names(doc, ("lines", "line"), ("events", "event"), ("actions", "action"))
+    credit = parse_credit(chk, doc["credit"], cal, taken) if "credit" in doc else ()
     correlation = None
     if "correlations" in doc:
         correlation = parse_correlations(chk, doc["correlations"], _declared(doc))
@@ -292,13 +300,42 @@ def _parse(
         floor=floor,  # type: ignore[arg-type]
         lines=lines,
         events=events,
-        correlation=correlation,
+        actions=actions,
+        credit=credit,
         questions=questions,  # type: ignore[arg-type]
         source=source,
         file=file,
         raw=doc,
     )
-    return [], scenario
+    correlation = _without_left_out(correlation, set(scenario.inputs()))
+    return [], dataclasses.replace(scenario, correlation=correlation)
+
+
+def _names(doc: dict[str, Any], *sections: tuple[str, str]) -> dict[str, str]:
+    """The names the document gives in ``sections`` (``(section, what)``), each mapped to
+    what uses it (``"a line"``), for the checks that names are distinct."""
+    out: dict[str, str] = {}
+    for section, what in sections:
+        tables = doc.get(section)
+        if isinstance(tables, dict):
+            article = "an" if what[0] in "aeiou" else "a"
+            out.update({str(name): f"{article} {what}" for name in tables if name not in out})
+    return out
+
+
+def _without_left_out(correlation: Correlation | None, inputs: set[str]) -> Correlation | None:
+    """``correlation`` restricted to ``inputs``: the inputs of an action or credit line with
+    ``enabled = false`` (valid, but left out of the Scenario) are dropped with their rows and
+    columns (a principal submatrix of a PSD matrix is PSD); None when fewer than two remain."""
+    if correlation is None or all(name in inputs for name in correlation.names):
+        return correlation
+    keep = [i for i, name in enumerate(correlation.names) if name in inputs]
+    if len(keep) < 2:
+        return None
+    return Correlation(
+        names=tuple(correlation.names[i] for i in keep),
+        matrix=tuple(tuple(correlation.matrix[i][j] for j in keep) for i in keep),
+    )
 
 
 def _calendar(chk: Checker, doc: dict[str, Any]) -> Calendar:
@@ -386,4 +423,18 @@ def _declared(doc: dict[str, Any]) -> set[str]:
                 out.add(f"{name}.probability")
             if isinstance(table.get("schedule"), dict):
                 out |= {f"{name}.schedule.{year}" for year in table["schedule"]}
+            if section == "events" and "when" in table:
+                out.add(f"{name}.delay_months")
+    for section, keys in (
+        ("actions", management_module.ACTION_SPEC_KEYS),
+        ("credit", management_module.CREDIT_SPEC_KEYS),
+    ):
+        tables = doc.get(section)
+        if not isinstance(tables, dict):
+            continue
+        for name, table in tables.items():
+            if isinstance(table, dict):
+                out |= {f"{name}.{key}" for key in keys if key in table}
+                if section == "actions":
+                    out.add(f"{name}.lag_months")
     return out

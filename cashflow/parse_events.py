@@ -12,18 +12,31 @@ from distributions import Spec
 from ._check import Checker, join
 from .calendar import month_index, month_label, month_label_at
 from .parse_lines import Calendar, _reference
+from .parse_management import check_months_spec, parse_condition
 from .scenario import Funding, Shock
 
 __all__ = ["FUNDING_KEYS", "MAX_EVENTS", "SHOCK_KEYS", "parse_events"]
 
 MAX_EVENTS = 1000  # events per scenario (docs/scenario-format.md)
 
-FUNDING_KEYS = ("kind", "probability", "amount", "month", "source")
+FUNDING_KEYS = (
+    "kind",
+    "probability",
+    "amount",
+    "month",
+    "when",
+    "after",
+    "until",
+    "delay_months",
+    "source",
+)
+#: The keys of a bridge round (a funding event with ``when``) that go only with ``when``.
+BRIDGE_KEYS = ("after", "until", "delay_months")
 SHOCK_KEYS = ("kind", "probability", "per", "amount", "line", "factor", "month", "source")
 
 
 #: The keys of an event that hold an input (a number or a distribution).
-SPEC_KEYS = ("probability", "amount", "month", "factor")
+SPEC_KEYS = ("probability", "amount", "month", "factor", "delay_months")
 
 
 def parse_events(
@@ -53,7 +66,7 @@ def _parse_event(
     if "kind" in t:
         kind = chk.choice(t["kind"], join(path, "kind"), ("funding", "shock"))
     allowed = {"funding": FUNDING_KEYS, "shock": SHOCK_KEYS}.get(kind or "", SHOCK_KEYS)
-    chk.keys(t, path, allowed, required=("kind", "amount", "month") if kind == "funding" else ())
+    chk.keys(t, path, allowed, required=("kind", "amount") if kind == "funding" else ())
     if "kind" not in t:
         chk.add(path, "missing required key 'kind' ('funding' or 'shock')")
     source = None
@@ -73,7 +86,7 @@ def _parse_event(
         )
 
     if kind == "funding":
-        event = _funding(chk, name, t, spec, source)
+        event = _funding(chk, name, t, spec, source, cal)
     elif kind == "shock":
         event = _shock(chk, name, t, spec, source, line_names)
     else:
@@ -83,20 +96,45 @@ def _parse_event(
     return event if chk.clean_since(mark) else None
 
 
-def _funding(chk: Checker, name: str, t: dict[str, Any], spec: Any, source: str | None) -> Funding:
+def _funding(
+    chk: Checker, name: str, t: dict[str, Any], spec: Any, source: str | None, cal: Calendar
+) -> Funding:
+    """A round in a given month, or a bridge round (``when``: see parse_management)."""
     path = f"events.{name}"
+    if "month" in t and "when" in t:
+        chk.add(path, "give either month or when (a bridge round), not both")
+    elif "month" not in t and "when" not in t:
+        chk.add(
+            path,
+            "missing required key 'month' (the month the money arrives), "
+            "or 'when' for a bridge round (e.g. when = \"runway < 6\")",
+        )
+    bridge = "when" in t and "month" not in t
+    for key in BRIDGE_KEYS:
+        if key in t and "when" not in t:
+            chk.add(join(path, key), "only goes with when (a bridge round)")
+    when = parse_condition(chk, t, path, cal) if bridge else None
     probability = spec("probability", 1)
     amount = spec("amount")
     month = spec("month")
+    delay = spec("delay_months", 1) if bridge else None
     chk.probability(probability, join(path, "probability"))
     chk.at_least(amount, join(path, "amount"), 0)
-    for key, value in (("probability", probability), ("amount", amount), ("month", month)):
+    for key, value in (
+        ("probability", probability),
+        ("amount", amount),
+        ("month", month),
+        ("delay_months", delay),
+    ):
         chk.per_path(value, join(path, key))
+    check_months_spec(chk, delay, join(path, "delay_months"), cal)
     return Funding(
         name=name,
         probability=probability,  # type: ignore[arg-type]
         amount=amount,  # type: ignore[arg-type]
-        month=month,  # type: ignore[arg-type]
+        month=month,
+        when=when,
+        delay_months=delay,
         source=source,
     )
 

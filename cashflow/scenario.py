@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from distributions import Spec
 
-__all__ = ["Correlation", "Funding", "Line", "Scenario", "Shock"]
+__all__ = ["Action", "Condition", "Correlation", "Credit", "Funding", "Line", "Scenario", "Shock"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,17 +50,43 @@ class Line:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Condition:
+    """A condition on a path's state at the end of month t (``when = "runway < 9"``).
+
+    ``measure`` is ``"cash"`` (the cash balance) or ``"runway"`` (months of liquidity left:
+    ``(cash + undrawn credit available - floor) / burn`` where ``burn`` is the mean of
+    ``costs - revenue`` over the last min(3, t + 1) months, interest included, funding and
+    credit draws excluded; infinite when ``burn <= 0``). It holds when ``measure < threshold``
+    and ``after <= t <= until`` (month indices; ``until`` None: to the horizon).
+    ``text`` is the condition as written.
+    """
+
+    measure: Literal["cash", "runway"]
+    threshold: float
+    text: str
+    after: int = 0
+    until: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Funding:
     """A funding round: with ``probability`` (per path) ``amount`` arrives in month ``month``.
 
     ``month`` is a Spec over month indices (integers after flooring); a month outside the
     horizon means the money never arrives within it.
+
+    A *bridge round* has ``when`` instead of ``month``: on each path, the first month t where
+    the condition holds triggers it (at most once); it then closes with ``probability`` and
+    ``amount`` arrives in month ``t + floor(delay_months)`` (never when that is past the
+    horizon). ``delay_months`` is at least 1.
     """
 
     name: str
     probability: Spec
     amount: Spec
-    month: Spec
+    month: Spec | None = None
+    when: Condition | None = None
+    delay_months: Spec | None = None
     source: str | None = None
 
 
@@ -83,6 +109,56 @@ class Shock:
     line: str | None = None
     factor: Spec | None = None
     month: Spec | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Action:
+    """A management action: when its condition holds at the end of month t, its effect starts
+    in month ``t + floor(lag_months)`` (lag at least 1) on that path.
+
+    Effects (at least one): every line of ``lines`` is multiplied by ``factor`` from the effect
+    month on (and, since a ``share_of`` line is a share of another's final amount, so is every
+    line that is a share of it); every line of ``stop`` is zero from then on (likewise its
+    shares); ``cost`` is a one-off cost in the effect month. With ``once`` it fires at most once
+    per path; otherwise again when the condition holds ``cooldown_months`` (at least 1) after
+    its last effect month (factors compound; each firing costs ``cost`` again). A path never has
+    two effects of one action pending.
+    """
+
+    name: str
+    when: Condition
+    lines: tuple[str, ...] = ()
+    factor: Spec | None = None
+    stop: tuple[str, ...] = ()
+    cost: Spec | None = None
+    lag_months: Spec
+    once: bool = True
+    cooldown_months: int = 0
+    source: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Credit:
+    """A revolving credit line, drawn automatically to keep cash at the floor.
+
+    Every month, interest on the balance at the end of month t - 1 is charged at
+    ``interest / 12`` (an annual rate) as a cost, whether or not the line is available. In each
+    month t with ``available_from <= t`` (and ``t < until`` when ``until`` is set): if cash
+    would end below the floor, ``min(floor - cash, limit - balance)`` is drawn; otherwise, with
+    ``repay == "cash_flow"``, the balance is repaid by ``min(balance, max(net flow of the month,
+    0), cash - floor)`` (the net flow less what earlier credit lines repaid that month). In month
+    ``until`` (its maturity, which may lie beyond the horizon) the whole balance is repaid,
+    whatever the cash, and nothing is drawn from then on; with ``repay == "maturity"`` that is
+    the only repayment.
+    """
+
+    name: str
+    limit: Spec
+    interest: Spec
+    available_from: int = 0
+    until: int | None = None
+    repay: Literal["cash_flow", "maturity"] = "cash_flow"
     source: str | None = None
 
 
@@ -117,6 +193,8 @@ class Scenario:
     floor: float = 0.0
     lines: tuple[Line, ...] = ()
     events: tuple[Funding | Shock, ...] = ()
+    actions: tuple[Action, ...] = ()
+    credit: tuple[Credit, ...] = ()
     correlation: Correlation | None = None
     questions: tuple[dt.date, ...] = ()
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -128,10 +206,20 @@ class Scenario:
         """Every uncertain input by its name: ``starting_cash``, ``<line>.<field>``,
         ``<event>.<field>``; in file order."""
         out: dict[str, Spec] = {"starting_cash": self.starting_cash}
-        for item in (*self.lines, *self.events):
+        for item in (*self.lines, *self.events, *self.actions, *self.credit):
             for key, value in vars(item).items():
                 if isinstance(value, Spec):
                     out[f"{item.name}.{key}"] = value
             for year, spec in getattr(item, "schedule", None) or ():
                 out[f"{item.name}.schedule.{year}"] = spec
         return out
+
+    @property
+    def bridges(self) -> tuple[Funding, ...]:
+        """The funding rounds triggered by a condition (``when``), in file order."""
+        return tuple(e for e in self.events if isinstance(e, Funding) and e.when is not None)
+
+    @property
+    def managed(self) -> bool:
+        """True when cash depends on the path's own state: actions, bridges or credit lines."""
+        return bool(self.actions or self.credit or self.bridges)

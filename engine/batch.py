@@ -5,6 +5,7 @@ nothing else; batch ``index`` always draws from ``SeedSequence(entropy, spawn_ke
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,8 @@ from cashflow.model import MAX_AMOUNT, Flows, explain_overflow, simulate_flows
 from cashflow.scenario import Funding, Scenario
 from distributions.errors import Problem, ScenarioError
 from distributions.seeding import batch_seed
-from engine.histogram import Grid, Histograms, Packed
+from engine.histogram import Grid, Histograms, Packed, make_grid
+from engine.levers import lever_counts
 from engine.outcomes import Layout, PathOutcomes, outcomes_of
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "ChunkResult",
     "Grids",
     "layout_of",
+    "make_grids",
     "reduce_batch",
     "run_batch",
     "run_chunk",
@@ -57,6 +60,8 @@ class BatchResult:
     10th percentile (``[:, 0]``) or at or above its 90th (``[:, 1]``), for the drivers chart.
     ``funding_counts``: (f, 2, H + 1) ruin-month counts of paths where funding round j does not
     close (``[:, 0]``) or closes (``[:, 1]``), for "what the raise changes".
+    ``lever_counts``: (levers, H + 1) paths by the month each lever event (an action firing,
+    a bridge round triggered or paid, a credit line drawn) first happened (:mod:`engine.levers`).
     ``sample_cash``: (m, H) a few cash paths (batch 0 only), else None.
     """
 
@@ -67,6 +72,7 @@ class BatchResult:
     fan: Histograms
     driver_counts: np.ndarray
     funding_counts: np.ndarray
+    lever_counts: np.ndarray
     sample_cash: np.ndarray | None = None
 
 
@@ -98,9 +104,12 @@ def simulate_batch(task: BatchTask) -> tuple[PathOutcomes, Draws, np.ndarray]:
     with np.errstate(all="ignore"):  # out-of-range amounts are reported below, with their cause
         draws = draw_batch(scenario, task.size, seed, task.sampler)
         flows = simulate_flows(scenario, draws)
+        done = flows.management
+        balances = tuple(done.balance.values()) if done is not None else ()
         out = outcomes_of(
-            layout_of(scenario), flows.revenue, flows.costs, flows.cash, scenario.floor
+            layout_of(scenario), flows.revenue, flows.costs, flows.cash, scenario.floor, balances
         )
+        out = dataclasses.replace(out, levers=lever_counts(scenario, done, task.size))
     if not (_within(out.quantities) and _within(out.fan)):
         raise _overflow_error(task, draws, flows, out)
     return out, draws, flows.cash
@@ -169,8 +178,27 @@ class Grids:
 
 
 def funding_rounds(scenario: Scenario) -> list[str]:
-    """Names of the funding events, in file order."""
-    return [e.name for e in scenario.events if isinstance(e, Funding)]
+    """Names of the funding events in fixed months, in file order (bridge rounds, which depend
+    on the cash, are among the levers instead)."""
+    return [e.name for e in scenario.events if isinstance(e, Funding) and e.when is None]
+
+
+def make_grids(scenario: Scenario, pilot: PathOutcomes, draws: Draws, bins: int, fan_bins: int):
+    """The run's :class:`Grids` from a pilot batch: its own ranges, except that a credit line's
+    balance columns span 0 to the largest limit the pilot drew (a pilot that never draws on the
+    line would otherwise leave no room for the balances of later batches)."""
+    fan = make_grid(pilot.fan, fan_bins)
+    h = scenario.horizon_months
+    if scenario.credit:
+        lo, hi = fan.lo.copy(), fan.hi.copy()
+        for j, credit in enumerate(scenario.credit):
+            top = float(np.max(draws.inputs[f"{credit.name}.limit"]))
+            cols = slice(h * (1 + j), h * (2 + j))
+            margin = max(top, 1e-9) * 1e-3
+            lo[cols] = np.minimum(lo[cols], -margin)
+            hi[cols] = np.maximum(hi[cols], top + margin)
+        fan = Grid(lo, hi, fan_bins)
+    return Grids(quantities=make_grid(pilot.quantities, bins), fan=fan)
 
 
 def _funding_counts(scenario: Scenario, draws: Draws, ruin_month: np.ndarray) -> np.ndarray:
@@ -201,6 +229,7 @@ def reduce_batch(
             task.scenario, draws, out.ruin_month, driver_inputs(task.scenario)
         ),
         funding_counts=_funding_counts(task.scenario, draws, out.ruin_month),
+        lever_counts=out.levers,
         sample_cash=cash[:SAMPLE_PATHS].copy() if task.index == 0 else None,
     )
 
@@ -226,6 +255,7 @@ class ChunkResult:
     fan: Packed
     driver_counts: np.ndarray
     funding_counts: np.ndarray
+    lever_counts: np.ndarray
     sample_cash: np.ndarray | None
 
 
@@ -244,5 +274,6 @@ def run_chunk(tasks: list[BatchTask], grids: Grids) -> ChunkResult:
         fan=fan.pack(),
         driver_counts=np.sum([r.driver_counts for r in results], axis=0),
         funding_counts=np.sum([r.funding_counts for r in results], axis=0),
+        lever_counts=np.sum([r.lever_counts for r in results], axis=0),
         sample_cash=results[0].sample_cash,
     )

@@ -66,7 +66,7 @@ class CheckpointStore:
     _saved_chunks: int = field(default=-1, init=False)
 
     def load(
-        self, grids: Grids, horizon_months: int, drivers: int, rounds: int, note
+        self, grids: Grids, horizon_months: int, drivers: int, rounds: int, note, levers: int = 0
     ) -> RunState | None:
         """The last checkpoint's state, or None (none yet, or damaged: then ``note`` says so)."""
         path = self.directory / CHECKPOINT_INDEX
@@ -82,7 +82,7 @@ class CheckpointStore:
                 raise ValueError(f"{file.name} does not match its checksum")
             with np.load(file, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
-            state = RunState.from_arrays(arrays, grids, horizon_months, drivers, rounds)
+            state = RunState.from_arrays(arrays, grids, horizon_months, drivers, rounds, levers)
         except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
             note(
                 f"{self.directory}: the checkpoint is damaged ({_short(error)}); its work is "

@@ -346,10 +346,31 @@ def _load(file: str | pathlib.Path, variant: str | None, sets: Sequence[str]) ->
     return load_scenario(file, variant=variant, sets=tuple(sets))
 
 
-def _variant_names(base: Scenario, variants: Sequence[str] | None, file: str) -> list[str]:
+def lever_switches(scenario: Scenario) -> list[tuple[str, str, tuple[str, object]]]:
+    """For each action, bridge round and credit line of ``scenario``: the name of the
+    comparison without it ("without NAME"), its description, and the ``--set`` that switches
+    it off (``enabled = false``; a bridge round's ``probability = 0``)."""
+    out: list[tuple[str, str, tuple[str, object]]] = []
+    for action in scenario.actions:
+        what = f"action '{action.name}' switched off"
+        out.append((f"without {action.name}", what, (f"actions.{action.name}.enabled", False)))
+    for bridge in scenario.bridges:
+        what = f"bridge round '{bridge.name}' never closes"
+        out.append((f"without {bridge.name}", what, (f"events.{bridge.name}.probability", 0)))
+    for credit in scenario.credit:
+        what = f"credit line '{credit.name}' switched off"
+        out.append((f"without {credit.name}", what, (f"credit.{credit.name}.enabled", False)))
+    return out
+
+
+def _variant_names(
+    base: Scenario, variants: Sequence[str] | None, file: str, *, levers: bool = False
+) -> list[str]:
     known = list(base.variants)
     if variants is None:
         names = known
+        if not names and levers:
+            return names
     else:
         names = []
         for name in variants:
@@ -397,8 +418,10 @@ def compare(
     ``seed``: the entropy (None: fresh, recorded in the result); ``jobs``: worker processes
     (as for :func:`engine.runner.run`); ``sampler``: "mc", "lhs" or "sobol"; ``batch_size``:
     paths per batch (default: the smallest that the memory rule gives any variant); ``sets``:
-    ``--set`` overrides applied to the base and every variant. The result is bit-identical
-    whatever ``jobs``.
+    ``--set`` overrides applied to the base and every variant. With ``variants`` None, each
+    action, bridge round and credit line of the scenario is compared too, switched off
+    ("without NAME", :func:`lever_switches`): what each management lever changes. The result
+    is bit-identical whatever ``jobs``.
     """
     from engine.runner import MEMORY_BUDGET_BYTES, batch_size_for, batch_sizes, chunk_batches
 
@@ -408,8 +431,16 @@ def compare(
         raise ScenarioError(f"--paths must be a positive number (got {paths})")
     file = str(scenario_file)
     base = _load(file, None, sets)
-    names = _variant_names(base, variants, file)
+    switches = lever_switches(base) if variants is None else []
+    names = _variant_names(base, variants, file, levers=bool(switches))
     scenarios = [base] + [_load(file, name, sets) for name in names]
+    descriptions = {
+        name: str(base.variants[name].get("description", "") or "").strip() for name in names
+    }
+    for name, what, switch in switches:
+        scenarios.append(_load(file, None, [*sets, switch]))
+        names.append(name)
+        descriptions[name] = what
     for name, s in zip(names, scenarios[1:], strict=True):
         if (s.start_year, s.start_month, s.horizon_months) != (
             base.start_year,
@@ -476,11 +507,7 @@ def compare(
     for i in range(len(scenarios)):
         qs = hists[i].quantile(np.array(NET_LOSS_LEVELS))  # (years, 2)
         name = BASE if i == 0 else names[i - 1]
-        description = (
-            BASE_DESCRIPTION
-            if i == 0
-            else str(base.variants[name].get("description", "") or "").strip()
-        )
+        description = BASE_DESCRIPTION if i == 0 else descriptions[name]
         outcomes.append(
             VariantOutcome(
                 name=name,

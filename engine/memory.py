@@ -23,12 +23,14 @@ allocate per path, in float64 cells (8 bytes) unless said otherwise:
   a per-month shock's uniforms, 8 c for Iman-Conover on c correlated inputs, 2 P for a Sobol
   matrix of P per-path inputs, 3 for a per-path ``ppf``;
   the cash model: H each for revenue, costs, the cash / scratch buffer, the volatility and
-  factor-shock scratch buffer (if any line has one) and each line kept whole because another
-  line is a share of it; plus 2 H of temporaries when an input varies by month (converting a
+  factor-shock scratch buffer (if any line has one), each line kept whole because another
+  line is a share of it, each line an action changes, and 2 H per credit line (its balance
+  and interest); plus 2 H of temporaries when an input varies by month (converting a
   per-year growth, a per-month volatility), else H bytes (a horizon factor shock's mask);
   then the (k, n) per-path quantities (k = 4 * years + 1);
   the reduction: cash, the quantities and the histogram's positions and bin indices (H + 3 k),
-  or the fan chart's copy, positions and indices of an eighth of the paths (H + k + 3 H / 8).
+  or the fan chart's copy, positions and indices of an eighth of the paths (H + k + 3 F / 8,
+  F = H (1 + credit lines): the fan keeps each credit line's balance too).
 
 The batch size depends only on the scenario and the budget (never on jobs or paths: it is part
 of the reproducibility key). When the fixed histograms leave less than a quarter of (budget -
@@ -43,6 +45,7 @@ from __future__ import annotations
 import re
 
 from cashflow.draws import _is_zero, effective_vary
+from cashflow.management import touched_lines
 from cashflow.scenario import Scenario, Shock
 from engine.batch import layout_of
 from engine.outcomes import FAN_SHARE
@@ -95,8 +98,10 @@ def path_bytes(scenario: Scenario) -> int:
         isinstance(e, Shock) and e.line is not None for e in scenario.events
     )
     temporaries = 2 * CELL * h if by_month else h
-    model = CELL * h * (3 + scratch + kept) + temporaries + CELL * k
-    reduction = CELL * max(h + 3 * k, h + k + -(-3 * h // FAN_SHARE))
+    managed = len(touched_lines(scenario)) + 2 * len(scenario.credit)
+    model = CELL * h * (3 + scratch + kept + managed) + temporaries + CELL * k
+    fan = h * (1 + len(scenario.credit))
+    reduction = CELL * max(h + 3 * k, h + k + -(-3 * fan // FAN_SHARE))
     small = 4  # ruin month (int16) and masks per path
     return draws + max(drawing, model, reduction) + small
 
@@ -106,8 +111,8 @@ def fixed_bytes(scenario: Scenario, *, hist_bins: int, fan_bins: int, max_chunk:
     by a chunk, the chunk's merge and the run's accumulator, counts (int64) and sums (float64)
     of k quantities on ``hist_bins`` bins and H months on ``fan_bins`` bins."""
     k = len(layout_of(scenario).quantity_names())
-    h = scenario.horizon_months
-    one = 16 * (k * (hist_bins + 2) + h * (fan_bins + 2))
+    fan = scenario.horizon_months * (1 + len(scenario.credit))
+    one = 16 * (k * (hist_bins + 2) + fan * (fan_bins + 2))
     return (max_chunk + 2) * one
 
 

@@ -56,12 +56,16 @@ class PathOutcomes:
 
     ``ruin_month``: (n,) int16, first month with cash < floor, or H when never.
     ``quantities``: (n, k) float64 in :meth:`Layout.quantity_names` order.
-    ``fan``: (ceil(n / FAN_SHARE), H) cash per month of the batch's first paths.
+    ``fan``: (ceil(n / FAN_SHARE), H * (1 + c)) cash per month of the batch's first paths,
+    then the drawn balance per month of each of the scenario's c credit lines.
+    ``levers``: (levers, H + 1) paths by the month each lever event first happened
+    (:mod:`engine.levers`), filled in by the batch.
     """
 
     ruin_month: np.ndarray
     quantities: np.ndarray
     fan: np.ndarray
+    levers: np.ndarray | None = None
 
 
 def ruin_months(cash: np.ndarray, floor: float) -> np.ndarray:
@@ -78,9 +82,15 @@ def ruin_months(cash: np.ndarray, floor: float) -> np.ndarray:
 
 
 def outcomes_of(
-    layout: Layout, revenue: np.ndarray, costs: np.ndarray, cash: np.ndarray, floor: float
+    layout: Layout,
+    revenue: np.ndarray,
+    costs: np.ndarray,
+    cash: np.ndarray,
+    floor: float,
+    balances: tuple[np.ndarray, ...] = (),
 ) -> PathOutcomes:
-    """Reduce one batch's (n, H) revenue, costs and cash to per-path outcomes.
+    """Reduce one batch's (n, H) revenue, costs and cash (and the (n, H) drawn balances of its
+    credit lines, for the fan chart) to per-path outcomes.
 
     Works quantity by quantity into a (k, n) buffer, returned as its (n, k) transpose.
     """
@@ -94,5 +104,6 @@ def outcomes_of(
         np.sum(costs[:, s], axis=1, out=q[2 * y + 1 + i])
     np.min(cash, axis=1, out=q[y])
     np.subtract(q[2 * y + 1 : 3 * y + 1], q[y + 1 : 2 * y + 1], out=q[3 * y + 1 : 4 * y + 1])
-    fan = cash[: -(-n // FAN_SHARE)]
+    m = -(-n // FAN_SHARE)
+    fan = np.hstack([cash[:m], *(b[:m] for b in balances)]) if balances else cash[:m]
     return PathOutcomes(ruin_month=ruin_months(cash, floor), quantities=q.T, fan=fan)

@@ -171,6 +171,7 @@ def load_run(run_dir: str | pathlib.Path):
     """Read a finished, verified run directory back into :class:`engine.results.Results`."""
     from engine.batch import layout_of
     from engine.histogram import Grid, Histograms
+    from engine.levers import levers_of
     from engine.results import Results
 
     run_dir = pathlib.Path(run_dir)
@@ -187,13 +188,18 @@ def load_run(run_dir: str | pathlib.Path):
     layout = layout_of(scenario)
     k, bins, fan_bins = len(layout.quantity_names()), manifest["hist_bins"], manifest["fan_bins"]
     drivers, rounds = len(manifest["driver_inputs"]), len(manifest["funding_rounds"])
+    levers = levers_of(scenario)
+    fh = h * (1 + len(scenario.credit))  # fan columns: cash, then each credit line's balance
+    if not levers and "lever_counts" not in a:  # written before levers existed
+        a = {**a, "lever_counts": np.zeros((0, h + 1), dtype=np.int64)}
     ruin = _need(run_dir, a, "batch_ruin_counts", (None, h + 1), "i")
     sizes = _need(run_dir, a, "batch_sizes", (len(ruin),), "i")
     counts = _need(run_dir, a, "hist_counts", (k, bins + 2), "i")
-    fan_counts = _need(run_dir, a, "fan_counts", (h, fan_bins + 2), "i")
+    fan_counts = _need(run_dir, a, "fan_counts", (fh, fan_bins + 2), "i")
     arrays = {
         "driver_counts": _need(run_dir, a, "driver_counts", (drivers, 2, h + 1), "i"),
         "funding_counts": _need(run_dir, a, "funding_counts", (rounds, 2, h + 1), "i"),
+        "lever_counts": _need(run_dir, a, "lever_counts", (len(levers), h + 1), "i"),
         "sample_cash": _need(run_dir, a, "sample_cash", (None, h), "f"),
     }
     floats = {
@@ -204,11 +210,11 @@ def load_run(run_dir: str | pathlib.Path):
             "hist_max": (k,),
             "grid_lo": (k,),
             "grid_hi": (k,),
-            "fan_sums": (h, fan_bins + 2),
-            "fan_min": (h,),
-            "fan_max": (h,),
-            "fan_lo": (h,),
-            "fan_hi": (h,),
+            "fan_sums": (fh, fan_bins + 2),
+            "fan_min": (fh,),
+            "fan_max": (fh,),
+            "fan_lo": (fh,),
+            "fan_hi": (fh,),
         }.items()
     }
     for name, x in {"batch_ruin_counts": ruin, "hist_counts": counts, **arrays}.items():
@@ -218,6 +224,8 @@ def load_run(run_dir: str | pathlib.Path):
         raise DamagedRun(run_dir, "results.npz: the batch sizes do not add up to the paths")
     if not (ruin.sum(axis=1) == sizes).all() or not (counts.sum(axis=1) == paths).all():
         raise DamagedRun(run_dir, "results.npz: the counts do not add up to the paths")
+    if not (arrays["lever_counts"].sum(axis=1) == paths).all():
+        raise DamagedRun(run_dir, "results.npz: the management counts do not add up to the paths")
     if not (fan_counts.sum(axis=1) == manifest["fan_paths"]).all():
         raise DamagedRun(run_dir, "results.npz: the fan-chart counts do not add up")
     for key in ("grid_lo", "grid_hi", "fan_lo", "fan_hi", "hist_sums", "fan_sums"):
@@ -261,6 +269,8 @@ def load_run(run_dir: str | pathlib.Path):
         driver_counts=arrays["driver_counts"].astype(np.int64),
         funding_names=tuple(manifest["funding_rounds"]),
         funding_counts=arrays["funding_counts"].astype(np.int64),
+        levers=tuple(levers),
+        lever_counts=arrays["lever_counts"].astype(np.int64),
         sample_cash=sample if len(sample) else None,
         started=dt.datetime.fromisoformat(manifest["started"]),
         seconds=float(manifest["seconds"]),

@@ -19,6 +19,7 @@ from cashflow import calendar
 from cashflow.scenario import Scenario
 from distributions.errors import ScenarioError
 from engine.histogram import Histograms
+from engine.levers import Lever
 from engine.outcomes import Layout
 
 __all__ = [
@@ -126,6 +127,10 @@ class Results:
     ``fan``: merged histograms of cash at each month (fan-chart subsample of the paths).
     ``driver_counts``: (d, 2, H + 1) ruin counts when input i is <= its p10 / >= its p90.
     ``funding_counts``: (f, 2, H + 1) ruin counts when funding round j does not close / closes.
+    ``levers``, ``lever_counts``: (levers, H + 1) paths by the month each lever event first
+    happened (an action fired, a bridge round triggered or paid, a credit line drawn; index H:
+    never), see :mod:`engine.levers`. ``fan`` then holds each credit line's drawn balance per
+    month after the cash (H columns each).
     ``sample_cash``: (m, H) a few simulated cash paths.
     """
 
@@ -143,6 +148,8 @@ class Results:
     driver_counts: np.ndarray
     funding_names: tuple[str, ...]
     funding_counts: np.ndarray
+    levers: tuple[Lever, ...]
+    lever_counts: np.ndarray
     sample_cash: np.ndarray | None
     started: dt.datetime
     seconds: float
@@ -264,13 +271,57 @@ class Results:
     def cash_fan(self) -> pd.DataFrame:
         """Cash balance percentiles per month (fan-chart data), from the systematic subsample
         of ``fan.n`` paths (the first 1/FAN_SHARE of every batch)."""
+        return self._fan_table(0)
+
+    def _fan_table(self, block: int) -> pd.DataFrame:
+        """Percentiles per month of fan block ``block`` (0: cash; 1 + j: credit line j)."""
         h = self.horizon_months
-        qs = self.fan.quantile(np.array([5, 25, 50, 75, 95]) / 100)
+        cols = slice(block * h, (block + 1) * h)
+        qs = self.fan.quantile(np.array([5, 25, 50, 75, 95]) / 100)[cols]
         df = pd.DataFrame(qs, columns=["p5", "p25", "p50", "p75", "p95"])
-        df.insert(0, "mean", self.fan.mean())
+        df.insert(0, "mean", self.fan.mean()[cols])
         df.insert(0, "date", [self.month_label(t) for t in range(h)])
         df.insert(0, "month", np.arange(h))
         return df
+
+    def credit_balance(self) -> pd.DataFrame:
+        """Each credit line's drawn balance per month: ``credit``, month, date, mean and
+        percentiles p5..p95, from the fan-chart subsample (as :meth:`cash_fan`); empty without
+        credit lines."""
+        parts = []
+        for j, credit in enumerate(self.scenario.credit):
+            df = self._fan_table(1 + j)
+            df.insert(0, "credit", credit.name)
+            parts.append(df)
+        if not parts:
+            columns = ["credit", "month", "date", "mean", "p5", "p25", "p50", "p75", "p95"]
+            return pd.DataFrame(columns=columns)
+        return pd.concat(parts, ignore_index=True)
+
+    def management(self) -> pd.DataFrame:
+        """Each lever row (:mod:`engine.levers`): ``kind``, ``name``, ``event`` (what happened:
+        "fired", "triggered", "arrived", "drew"), the ``paths`` where it happened within the
+        horizon, their ``share`` with its 95% Wilson interval (``share_lo``, ``share_hi``), and
+        the first month it happened on those paths: ``month_p10``, ``month_p50``, ``month_p90``
+        (labels "YYYY-MM"; "" when it never happened)."""
+        h = self.horizon_months
+        rows = []
+        for lever, counts in zip(self.levers, self.lever_counts, strict=True):
+            happened = int(counts[:h].sum())
+            lo, hi = wilson_interval(happened, self.paths)
+            months = []
+            for q in (0.10, 0.50, 0.90):
+                if happened == 0:
+                    months.append("")
+                    continue
+                t = int(np.searchsorted(np.cumsum(counts[:h]), q * happened))
+                months.append(self.month_label(min(t, h - 1)))
+            share = happened / self.paths
+            rows.append(
+                (lever.kind, lever.name, lever.what, happened, share, float(lo), float(hi), *months)
+            )
+        columns = ["kind", "name", "event", "paths", "share", "share_lo", "share_hi"]
+        return pd.DataFrame(rows, columns=[*columns, "month_p10", "month_p50", "month_p90"])
 
     def _key_months(self, before: dt.date | str | None) -> int:
         """Whole months to ``before``; default: the last question date, else the horizon."""
@@ -405,7 +456,21 @@ class Results:
             "runway_months": self.runway_percentiles(),
             "never_runs_out_within_horizon": self.never_runs_out,
             "years": years,
+            **({"management": self._management_summary()} if self.levers else {}),
         }
+
+    def _management_summary(self) -> list[dict]:
+        """The management table as JSON-able rows, with each credit line's median and p95 drawn
+        balance at the end of the horizon."""
+        rows = self.management().to_dict(orient="records")
+        balance = self.credit_balance()
+        for row in rows:
+            row["paths"] = int(row["paths"])
+            if row["kind"] == "credit":
+                last = balance[balance.credit == row["name"]].iloc[-1]
+                row["balance_end_p50"] = float(last.p50)
+                row["balance_end_p95"] = float(last.p95)
+        return rows
 
 
 def _parse_date(text: str) -> dt.date:

@@ -396,6 +396,10 @@ def tables(results: Results) -> dict[str, pd.DataFrame]:
         "drivers": results.drivers(),
         "funding_effect": results.funding_effect(),
     }
+    if results.levers:
+        out["management"] = results.management()
+    if results.scenario.credit:
+        out["credit_balance"] = results.credit_balance()
     for answer in results.answers():
         out[f"convergence_{answer.before.isoformat()}"] = results.convergence(answer.before)
     return out
@@ -417,6 +421,7 @@ def result_arrays(results: Results) -> dict[str, np.ndarray]:
         "batch_sizes": results.batch_sizes,
         "driver_counts": results.driver_counts,
         "funding_counts": results.funding_counts,
+        "lever_counts": results.lever_counts,
         "sample_cash": (
             results.sample_cash
             if results.sample_cash is not None
@@ -553,6 +558,7 @@ def _manifest(
         "fan_paths": results.fan.n,
         "driver_inputs": list(results.driver_names),
         "funding_rounds": list(results.funding_names),
+        "levers": [lever.as_list() for lever in results.levers],
         "started": running.get("started", results.started.isoformat()),
         "finished": (results.started + dt.timedelta(seconds=results.seconds)).isoformat(),
         "seconds": results.seconds,

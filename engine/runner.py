@@ -28,13 +28,14 @@ from distributions.seeding import fresh_entropy
 from engine import memory
 from engine.batch import (
     BatchTask,
-    Grids,
     driver_inputs,
     funding_rounds,
     layout_of,
+    make_grids,
     simulate_batch,
 )
-from engine.histogram import DEFAULT_BINS, make_grid
+from engine.histogram import DEFAULT_BINS
+from engine.levers import levers_of
 from engine.pool import WorkersLost, results_in_order, workers_for
 from engine.results import Answer, Results, wilson_interval
 from engine.state import RunState
@@ -159,19 +160,20 @@ def run(
     # The histogram grids come from a small pilot (the first paths of batch 0's seed), so that
     # every batch, batch 0 included, can go to the workers at once.
     first_task = BatchTask(scenario, entropy, 0, min(size, PILOT_PATHS), sampler)
-    pilot, _, _ = simulate_batch(first_task)
-    grids = Grids(
-        quantities=make_grid(pilot.quantities, HIST_BINS), fan=make_grid(pilot.fan, FAN_BINS)
-    )
-    del pilot
+    pilot, pilot_draws, _ = simulate_batch(first_task)
+    grids = make_grids(scenario, pilot, pilot_draws, HIST_BINS, FAN_BINS)
+    del pilot, pilot_draws
 
     h = scenario.horizon_months
     drivers, rounds = driver_inputs(scenario), funding_rounds(scenario)
+    levers = levers_of(scenario)
     state = None
     if checkpoints is not None:
-        state = checkpoints.load(grids, h, len(drivers), len(rounds), reporter.note)
+        state = checkpoints.load(
+            grids, h, len(drivers), len(rounds), reporter.note, levers=len(levers)
+        )
     if state is None:
-        state = RunState(grids, h, len(drivers), len(rounds))
+        state = RunState(grids, h, len(drivers), len(rounds), len(levers))
     seconds_before = state.seconds  # spent by the earlier parts of a resumed run
     questions = [_question(scenario, d) for d in scenario.questions]
     key = questions[-1] if questions else None
@@ -234,6 +236,8 @@ def run(
         driver_counts=state.driver_counts,
         funding_names=tuple(rounds),
         funding_counts=state.funding_counts,
+        levers=tuple(levers),
+        lever_counts=state.lever_counts,
         sample_cash=state.sample_cash,
         started=started,
         seconds=state.seconds,

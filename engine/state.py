@@ -21,17 +21,20 @@ __all__ = ["RunState"]
 class RunState:
     """Chunks ``0..chunks - 1`` merged. Shapes as in :class:`engine.results.Results`:
     ``batch_ruin_counts`` (batches, H + 1); ``driver_counts`` (d, 2, H + 1);
-    ``funding_counts`` (f, 2, H + 1); ``sample_cash`` (m, H) or None."""
+    ``funding_counts`` (f, 2, H + 1); ``lever_counts`` (levers, H + 1); ``sample_cash`` (m, H)
+    or None."""
 
     grids: Grids
     horizon_months: int
     drivers: int
     rounds: int
+    levers: int = 0
     chunks: int = 0
     batch_ruin_counts: list[np.ndarray] = field(default_factory=list)
     batch_sizes: list[int] = field(default_factory=list)
     driver_counts: np.ndarray = field(init=False)
     funding_counts: np.ndarray = field(init=False)
+    lever_counts: np.ndarray = field(init=False)
     hist: Histograms = field(init=False)
     fan: Histograms = field(init=False)
     sample_cash: np.ndarray | None = None
@@ -45,6 +48,7 @@ class RunState:
         h = self.horizon_months
         self.driver_counts = np.zeros((self.drivers, 2, h + 1), dtype=np.int64)
         self.funding_counts = np.zeros((self.rounds, 2, h + 1), dtype=np.int64)
+        self.lever_counts = np.zeros((self.levers, h + 1), dtype=np.int64)
         self.hist = Histograms.empty(self.grids.quantities)
         self.fan = Histograms.empty(self.grids.fan)
         self._ruin_total = np.zeros(h + 1, dtype=np.int64)
@@ -59,6 +63,7 @@ class RunState:
         self.paths += int(sum(result.sizes))
         self.driver_counts += result.driver_counts
         self.funding_counts += result.funding_counts
+        self.lever_counts += result.lever_counts
         self.hist.add(result.hist)
         self.fan.add(result.fan)
         self.chunks += 1
@@ -80,6 +85,7 @@ class RunState:
             "batch_sizes": np.array(self.batch_sizes, dtype=np.int64),
             "driver_counts": self.driver_counts,
             "funding_counts": self.funding_counts,
+            "lever_counts": self.lever_counts,
             "sample_cash": (self.sample_cash if self.sample_cash is not None else np.zeros((0, h))),
             **{f"hist_{k}": v for k, v in _histogram_arrays(self.hist).items()},
             **{f"fan_{k}": v for k, v in _histogram_arrays(self.fan).items()},
@@ -91,7 +97,13 @@ class RunState:
 
     @classmethod
     def from_arrays(
-        cls, a: dict[str, np.ndarray], grids: Grids, horizon_months: int, drivers: int, rounds: int
+        cls,
+        a: dict[str, np.ndarray],
+        grids: Grids,
+        horizon_months: int,
+        drivers: int,
+        rounds: int,
+        levers: int = 0,
     ) -> RunState:
         """The state saved by :meth:`arrays`, on ``grids`` (which must be the saved ones).
         Raises ValueError when the arrays do not fit the run."""
@@ -100,8 +112,9 @@ class RunState:
                 np.array_equal(a[f"{key}_lo"], grid.lo) and np.array_equal(a[f"{key}_hi"], grid.hi)
             ):
                 raise ValueError("the checkpoint's histogram grid is not this run's")
-        state = cls(grids, horizon_months, drivers, rounds)
+        state = cls(grids, horizon_months, drivers, rounds, levers)
         h = horizon_months
+        a = {"lever_counts": np.zeros((0, h + 1), dtype=np.int64), **a}  # before levers existed
         ruin = a["batch_ruin_counts"]
         sizes = a["batch_sizes"]
         if ruin.ndim != 2 or ruin.shape[1] != h + 1 or len(sizes) != len(ruin):
@@ -111,6 +124,7 @@ class RunState:
         for name, target in (
             ("driver_counts", state.driver_counts),
             ("funding_counts", state.funding_counts),
+            ("lever_counts", state.lever_counts),
         ):
             if a[name].shape != target.shape:
                 raise ValueError(f"the checkpoint's {name} have the wrong shape")

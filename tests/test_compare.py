@@ -236,12 +236,32 @@ def test_a_file_without_variants_is_one_line(tmp_path: pathlib.Path) -> None:
 def test_openai_variants() -> None:
     c = compare(ROOT / "scenarios" / "openai_2024.toml", paths=20_000, seed=3, jobs=1)
     q = c.questions()
-    assert list(q["variant"].unique()) == ["base", "no_raise", "compute_plus_30"]
+    assert list(q["variant"].unique()) == [
+        "base",
+        "no_raise",
+        "unmanaged",
+        "compute_plus_30",
+        "without cut_costs",  # each management lever switched off, on the same paths
+        "without revolver",
+    ]
     late = q[q.before == "2026-01-01"].set_index("variant")
-    assert late.loc["no_raise", "diff_low"] > 0.3  # without the raise: much likelier
+    assert late.loc["no_raise", "diff_low"] > 0.1  # without the raise: much likelier
+    for lever in ("unmanaged", "without cut_costs", "without revolver"):
+        assert late.loc[lever, "diff_low"] > 0  # every lever lowers the risk
+    assert late.loc["unmanaged", "difference"] > late.loc["without revolver", "difference"]
     s = c.summary().set_index("variant")
-    # the raise is funding, not loss: the net loss is the same on every path
-    assert s.loc["no_raise", "net_loss_p50_2025"] == s.loc["base", "net_loss_p50_2025"]
+    # unmanaged, the raise is funding, not loss: the net loss is the same on every path
+    u = compare(
+        ROOT / "scenarios" / "openai_2024.toml",
+        paths=20_000,
+        seed=3,
+        jobs=1,
+        sets=[("actions.cut_costs.enabled", False), ("credit.revolver.enabled", False)],
+    ).summary()
+    u = u.set_index("variant")
+    assert u.loc["no_raise", "net_loss_p50_2025"] == u.loc["base", "net_loss_p50_2025"]
+    # managed, losing the raise sets off more cuts: a smaller loss
+    assert s.loc["no_raise", "net_loss_p50_2025"] < s.loc["base", "net_loss_p50_2025"]
     assert s.loc["compute_plus_30", "net_loss_p50_2024"] > s.loc["base", "net_loss_p50_2024"]
 
 

@@ -32,7 +32,14 @@ def test_compare_json_has_the_promised_keys(capsys):
     assert code == 0, err
     data = json.loads(out)
     names = [v["name"] for v in data["variants"]]
-    assert names == ["base", "no_raise", "compute_plus_30"]
+    assert names == [
+        "base",
+        "no_raise",
+        "unmanaged",
+        "compute_plus_30",
+        "without cut_costs",
+        "without revolver",
+    ]
     for v in data["variants"]:
         assert {"median_runway_months", "net_loss", "questions"} <= set(v)
         for q in v["questions"]:

@@ -97,8 +97,12 @@ def test_batch_size_independent_of_jobs_and_set_by_memory_bytes():
 
 
 def test_builtin_scenarios_keep_full_batches():
-    for name in ("openai_2024.toml", "bench_runway.toml"):
-        assert batch_size_for(load_scenario(ROOT / "scenarios" / name)) == MAX_BATCH
+    assert batch_size_for(load_scenario(ROOT / "scenarios" / "bench_runway.toml")) == MAX_BATCH
+    openai = ROOT / "scenarios" / "openai_2024.toml"
+    assert batch_size_for(load_scenario(openai, variant="unmanaged")) == MAX_BATCH
+    # management keeps the planned amounts of the lines it cuts and each credit line's balance
+    # and interest per month: half the batch of the unmanaged model, within the same budget
+    assert batch_size_for(load_scenario(openai)) == MAX_BATCH // 2
 
 
 def test_long_horizon_gets_smaller_batches():

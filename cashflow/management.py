@@ -1,0 +1,301 @@
+"""Management that reacts to the simulated cash: actions, bridge rounds and credit lines.
+
+The planned flows of a batch (every line's monthly amount, fixed funding, one-off shocks) do not
+depend on the cash; these do. :func:`manage` walks the months once, carrying each path's state
+as arrays (multipliers of the lines actions touch, pending effects, fired flags, drawn balances):
+per month a few whole-batch vector operations per action, bridge and credit line, no loop over
+paths. The exact monthly rules are in ``docs/scenario-format.md`` ("Management"); in short, for
+month t: effects due start, revenue and costs follow, interest on last month's balance is a
+cost, bridge money arrives, cash moves by the net flow, credit lines draw (cash below the floor)
+or repay, and then every condition reads the month's closing figures, so that what it sets off
+starts in month t + 1 at the earliest.
+
+Shapes: n paths, H months; (n, H) arrays are month-major, as in :mod:`cashflow.model`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cashflow.draws import Draws
+from cashflow.scenario import Action, Condition, Credit, Funding, Scenario
+
+__all__ = ["BURN_MONTHS", "ManagedFlows", "Management", "manage", "touched_lines"]
+
+#: Months of trailing net burn behind the ``runway`` measure.
+BURN_MONTHS = 3
+
+
+@dataclass(frozen=True)
+class Management:
+    """What management did on every path of a batch.
+
+    ``fired[action]``: (n,) int16 first month it fired (H: never); ``fires[action]``: (n,) int32
+    times it fired; ``triggered[bridge]``: (n,) int16 first month its condition held (H: never);
+    ``arrived[bridge]``: (n,) int16 month its money arrived (H: not within the horizon);
+    ``balance[credit]``: (n, H) drawn balance at the end of each month; ``interest[credit]``:
+    (n, H) interest charged in each month.
+    """
+
+    fired: dict[str, np.ndarray]
+    fires: dict[str, np.ndarray]
+    triggered: dict[str, np.ndarray]
+    arrived: dict[str, np.ndarray]
+    balance: dict[str, np.ndarray]
+    interest: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class ManagedFlows:
+    """The planned flows handed to :func:`manage`, each (n, H) month-major, updated in place.
+
+    ``revenue`` and ``costs``: planned totals (one-off shock costs in ``costs``); ``net``: planned
+    ``revenue - costs + fixed funding`` (becomes the cash balance); ``lines``: the planned amount
+    of every line an action touches; ``funding``: fixed funding, or None when not kept.
+    """
+
+    revenue: np.ndarray
+    costs: np.ndarray
+    net: np.ndarray
+    lines: dict[str, np.ndarray]
+    funding: np.ndarray | None
+
+
+def touched_lines(scenario: Scenario) -> list[str]:
+    """Lines whose amounts some action changes (those it names and their shares), in order."""
+    touched: set[str] = set()
+    for action in scenario.actions:
+        touched |= set(_exponents(scenario, action.lines)) | set(_exponents(scenario, action.stop))
+    return [line.name for line in scenario.lines if line.name in touched]
+
+
+def _exponents(scenario: Scenario, names: tuple[str, ...]) -> dict[str, int]:
+    """How many times a factor applied to each of ``names`` multiplies each line: once for a
+    named line, plus once for each named line it is (transitively) a share of."""
+    parent = {line.name: line.share_of for line in scenario.lines}
+    out: dict[str, int] = {}
+    for line in scenario.lines:
+        k, name = 0, line.name
+        while name is not None:
+            k += name in names
+            name = parent.get(name)
+        if k:
+            out[line.name] = k
+    return out
+
+
+def _column(a: np.ndarray | None, n: int, dtype: type = np.float64) -> np.ndarray | float:
+    """An input's per-path values as (n,), or a float for a constant (1, 1)."""
+    assert a is not None
+    if a.shape == (1, 1):
+        return dtype(a[0, 0])
+    return np.ascontiguousarray(a[:, 0], dtype=dtype).reshape(n)
+
+
+class _ActionState:
+    def __init__(self, action: Action, scenario: Scenario, draws: Draws, never: int) -> None:
+        n = draws.n
+        self.action = action
+        self.scale = _exponents(scenario, action.lines) if action.factor is not None else {}
+        self.stop = list(_exponents(scenario, action.stop))
+        name = action.name
+        self.factor = (
+            _column(draws.inputs[f"{name}.factor"], n) if action.factor is not None else None
+        )
+        self.cost = _column(draws.inputs[f"{name}.cost"], n) if action.cost is not None else None
+        self.lag = np.floor(_column(draws.inputs[f"{name}.lag_months"], n)).astype(np.int64)
+        self.pending = np.full(n, never, dtype=np.int64)  # month its effect starts (never: none)
+        self.next_ok = np.zeros(n, dtype=np.int64)  # first month it may fire again
+        self.fired = np.full(n, scenario.horizon_months, dtype=np.int16)
+        self.fires = np.zeros(n, dtype=np.int32)
+
+
+class _BridgeState:
+    def __init__(self, event: Funding, scenario: Scenario, draws: Draws, never: int) -> None:
+        n = draws.n
+        name = event.name
+        self.event = event
+        p = draws.inputs[f"{name}.probability"]
+        closes = np.broadcast_to(draws.noise[f"{name}:u"] < p[:, :1], (n, 1))[:, 0]
+        self.closes = np.ascontiguousarray(closes)
+        self.amount = _column(draws.inputs[f"{name}.amount"], n)
+        self.delay = np.floor(_column(draws.inputs[f"{name}.delay_months"], n)).astype(np.int64)
+        self.triggered = np.full(n, scenario.horizon_months, dtype=np.int16)
+        self.arrive = np.full(n, never, dtype=np.int64)
+
+
+class _CreditState:
+    def __init__(self, credit: Credit, draws: Draws, horizon: int) -> None:
+        n = draws.n
+        self.credit = credit
+        self.limit = _column(draws.inputs[f"{credit.name}.limit"], n)
+        self.monthly_rate = _column(draws.inputs[f"{credit.name}.interest"], n) / 12.0
+        self.balance = np.zeros(n)
+        self.balance_out = np.empty((horizon, n)).T
+        self.interest_out = np.empty((horizon, n)).T
+
+    def available(self, t: int) -> bool:
+        c = self.credit
+        return c.available_from <= t and (c.until is None or t < c.until)
+
+
+def _holds(cond: Condition, t: int, measure: np.ndarray) -> np.ndarray | None:
+    """Where ``cond`` holds in month t (None outside its window)."""
+    if t < cond.after or (cond.until is not None and t > cond.until):
+        return None
+    return measure < cond.threshold
+
+
+def manage(scenario: Scenario, draws: Draws, flows: ManagedFlows) -> Management:
+    """Run the management loop over ``flows`` in place (see the module docstring).
+
+    On return ``flows.revenue`` and ``flows.costs`` include the actions' effects, their one-off
+    costs and interest; ``flows.net`` is the cash balance at the end of each month (after credit
+    draws and repayments); ``flows.funding`` (if kept) includes bridge money.
+    """
+    n, h = draws.n, scenario.horizon_months
+    never = np.iinfo(np.int64).max // 4
+    floor = float(scenario.floor)
+    actions = [_ActionState(a, scenario, draws, never) for a in scenario.actions]
+    bridges = [_BridgeState(e, scenario, draws, never) for e in scenario.bridges]
+    credits = [_CreditState(c, draws, h) for c in scenario.credit]
+    multiplier = {name: np.ones(n) for name in flows.lines}
+    active: set[str] = set()  # lines some path has a multiplier for
+    kinds = {line.name: line.kind for line in scenario.lines}
+    conditions = [a.action.when for a in actions] + [b.event.when for b in bridges]
+    need_runway = any(c is not None and c.measure == "runway" for c in conditions)
+    burn = np.zeros((BURN_MONTHS, n))  # ring of the last months' costs - revenue
+    start = _column(draws.inputs["starting_cash"], n)
+
+    rev_by_month, cost_by_month, cash_by_month = flows.revenue.T, flows.costs.T, flows.net.T
+    fund_by_month = flows.funding.T if flows.funding is not None else None
+    extra = np.empty(n)  # this month's change to the net flow
+    for t in range(h):
+        revenue, costs, cash = rev_by_month[t], cost_by_month[t], cash_by_month[t]
+        extra.fill(0.0)
+        # 1. effects due this month
+        for state in actions:
+            due = np.flatnonzero(state.pending == t)
+            if due.size == 0:
+                continue
+            state.pending[due] = never
+            for name, k in state.scale.items():
+                f = state.factor if np.ndim(state.factor) == 0 else state.factor[due]
+                multiplier[name][due] *= f**k if k != 1 else f
+                active.add(name)
+            for name in state.stop:
+                multiplier[name][due] = 0.0
+                active.add(name)
+            if state.cost is not None:
+                c = state.cost if np.ndim(state.cost) == 0 else state.cost[due]
+                costs[due] += c
+                extra[due] -= c
+        # 2. the touched lines at their multipliers
+        for name in active:
+            delta = (multiplier[name] - 1.0) * flows.lines[name][:, t]
+            if kinds[name] == "revenue":
+                revenue += delta
+                extra += delta
+            else:
+                costs += delta
+                extra -= delta
+        # 3. interest on last month's balances
+        for state in credits:
+            interest = state.interest_out[:, t]
+            np.multiply(state.balance, state.monthly_rate, out=interest)
+            costs += interest
+            extra -= interest
+        # 4. bridge money
+        for state in bridges:
+            rows = np.flatnonzero(state.arrive == t)
+            if rows.size:
+                money = state.amount if np.ndim(state.amount) == 0 else state.amount[rows]
+                extra[rows] += money
+                if fund_by_month is not None:
+                    fund_by_month[t][rows] += money
+        # 5. cash moves by the month's net flow
+        flow = cash + extra  # the month's net flow, for repayments
+        np.add(cash_by_month[t - 1] if t else start, flow, out=cash)
+        # 6. credit lines
+        room = flow  # positive net flow not yet used to repay a line (``flow`` is not needed after)
+        for state in credits:
+            c = state.credit
+            if c.until is not None and t == c.until:
+                cash -= state.balance
+                state.balance.fill(0.0)
+            elif state.available(t):
+                below = np.flatnonzero(cash < floor)
+                if below.size:
+                    need = floor - cash[below]
+                    limit = state.limit if np.ndim(state.limit) == 0 else state.limit[below]
+                    headroom = np.maximum(limit - state.balance[below], 0.0)
+                    draw = np.minimum(need, headroom)
+                    state.balance[below] += draw
+                    cash[below] = np.where(need <= headroom, floor, cash[below] + draw)
+                if c.repay == "cash_flow":
+                    owing = np.flatnonzero((state.balance > 0) & (cash >= floor))
+                    if owing.size:
+                        repaid = np.minimum(state.balance[owing], np.maximum(room[owing], 0.0))
+                        np.minimum(repaid, cash[owing] - floor, out=repaid)
+                        state.balance[owing] -= repaid
+                        cash[owing] -= repaid
+                        room[owing] -= repaid
+            state.balance_out[:, t] = state.balance
+        if not conditions:
+            continue
+        # 8. conditions on the month's closing figures
+        runway = None
+        if need_runway:
+            np.subtract(costs, revenue, out=burn[t % BURN_MONTHS])
+            k = min(BURN_MONTHS, t + 1)
+            mean_burn = burn.sum(axis=0) / k if k == BURN_MONTHS else burn[:k].sum(axis=0) / k
+            liquidity = cash - floor
+            for state in credits:
+                if state.available(t):
+                    liquidity = liquidity + np.maximum(state.limit - state.balance, 0.0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                runway = np.where(mean_burn > 0, liquidity / mean_burn, np.inf)
+        for state in actions:
+            cond = state.action.when
+            holds = _holds(cond, t, cash if cond.measure == "cash" else runway)
+            if holds is None:
+                continue
+            rows = np.flatnonzero(holds & (state.pending == never) & (state.next_ok <= t))
+            if rows.size == 0:
+                continue
+            state.fires[rows] += 1
+            state.fired[rows] = np.minimum(state.fired[rows], t)
+            lag = state.lag if np.ndim(state.lag) == 0 else state.lag[rows]
+            effect = t + lag
+            state.pending[rows] = np.where(effect < h, effect, never)
+            if state.action.once:
+                state.next_ok[rows] = never
+            else:
+                state.next_ok[rows] = effect + state.action.cooldown_months
+        for state in bridges:
+            cond = state.event.when
+            assert cond is not None
+            holds = _holds(cond, t, cash if cond.measure == "cash" else runway)
+            if holds is None:
+                continue
+            rows = np.flatnonzero(holds & (state.triggered == h))
+            if rows.size == 0:
+                continue
+            state.triggered[rows] = t
+            delay = state.delay if np.ndim(state.delay) == 0 else state.delay[rows]
+            arrive = t + delay
+            closes = state.closes[rows] & (arrive < h)
+            state.arrive[rows[closes]] = arrive[closes] if np.ndim(arrive) else arrive
+
+    return Management(
+        fired={s.action.name: s.fired for s in actions},
+        fires={s.action.name: s.fires for s in actions},
+        triggered={s.event.name: s.triggered for s in bridges},
+        arrived={
+            s.event.name: np.where(s.arrive < h, s.arrive, h).astype(np.int16) for s in bridges
+        },
+        balance={s.credit.name: s.balance_out for s in credits},
+        interest={s.credit.name: s.interest_out for s in credits},
+    )
