@@ -411,7 +411,7 @@ def say(text: str = "") -> None:
 
 
 def _money(x: float) -> str:
-    return f"{x:,.2f}"
+    return f"{round(x, 2) + 0.0:,.2f}"  # + 0.0: no "-0.00" for a hair below zero
 
 
 def key_figures(results) -> str:
@@ -438,7 +438,24 @@ def key_figures(results) -> str:
         f"Median runway: {median_text}; paths that never run out within the horizon: "
         f"{100 * results.never_runs_out:.1f}% (95% CI {100 * lo:.1f}–{100 * hi:.1f}%)"
     )
+    lines += management_lines(results)
     return "\n".join(lines)
+
+
+def management_lines(results) -> list[str]:
+    """One line per management lever: on what share of paths it happened, and when."""
+    words = {"fired": "fired", "triggered": "was needed", "arrived": "paid out", "drew": "drawn"}
+    kinds = {"action": "Action", "bridge": "Bridge round", "credit": "Credit line"}
+    out = []
+    for row in results.management().itertuples():
+        text = (
+            f"{kinds[row.kind]} {row.name} {words[row.event]} on {100 * row.share:.1f}% of paths "
+            f"(95% CI {100 * row.share_lo:.1f}–{100 * row.share_hi:.1f}%)"
+        )
+        if row.paths:
+            text += f", first in {row.month_p50} (median; p10 {row.month_p10}, p90 {row.month_p90})"
+        out.append(text)
+    return out
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -28,6 +28,8 @@ __all__ = [
     "cash_fan",
     "convergence",
     "correlation_heatmap",
+    "credit_balance",
+    "lever_timing",
     "loss_distribution",
     "month_axis",
     "outcome_bar",
@@ -412,3 +414,93 @@ def _count(v: float) -> str:
     if v >= 1e3:
         return f"{v / 1e3:g}k"
     return f"{v:g}"
+
+
+#: Colours of management's levers (one per lever; a bridge round's two rows share one); not the
+#: accent colour of the question dates.
+LEVER_COLORS = ("#1d4e89", "#2e7d32", "#6c5b7b", "#00897b", "#8d6e63", "#2f80c1", "#c0392b")
+
+
+def lever_timing(
+    ax: Axes,
+    series: Sequence[tuple[str, np.ndarray, str, str]],
+    labels: Sequence[str],
+    questions: Sequence[Question] = (),
+) -> Axes:
+    """When management's levers first act: for each (label, shares, colour, line style), the
+    cumulative share of all paths where it has happened by the end of each month (a post-step
+    curve from 0 at the start; ``shares``: (H,) per month). Question dates are marked."""
+    x = np.arange(len(labels))
+    top = 0.0
+    for label, shares, color, style in series:
+        y = np.r_[0.0, np.cumsum(np.asarray(shares, dtype=float))][: len(x)]
+        top = max(top, float(y[-1]))
+        ax.step(x, y, where="post", color=color, ls=style, lw=1.8, label=label)
+    _mark_questions(ax, questions, top=False)
+    ax.set_ylim(0, 1.04 if top > 0.5 else max(top * 1.5, 0.02))
+    _percent_axis(ax, decimals=0 if ax.get_ylim()[1] >= 0.1 else 1)
+    month_axis(ax, labels)
+    ax.set_ylabel("share of paths")
+    ax.legend(loc="best", fontsize=7.5, handlelength=2.2)
+    return ax
+
+
+def credit_balance(
+    ax: Axes,
+    balance: pd.DataFrame,
+    labels: Sequence[str],
+    money: Money,
+    *,
+    limit: float,
+    limit_label: str,
+    unavailable: Sequence[tuple[int, int]] = (),
+) -> Axes:
+    """A credit line's drawn balance at the end of each month: p5-p95 and p25-p75 bands, the
+    median and the mean (``balance``: columns month, mean, p5, p25, p50, p75, p95), its limit as
+    a dashed line,
+    and months when it cannot be drawn shaded (``unavailable``: (first, end) month ranges,
+    end exclusive)."""
+    # the balance is 0 at the start (x = 0), then at the end of month t (x = t + 1)
+    x = np.r_[0, balance["month"].to_numpy() + 1]
+
+    def col(name: str) -> np.ndarray:
+        return np.r_[0.0, balance[name].to_numpy(dtype=float)]
+
+    ax.fill_between(
+        x, col("p5"), col("p95"), color=COLORS["fan_outer"], lw=0, label="5th–95th percentile"
+    )
+    ax.fill_between(
+        x, col("p25"), col("p75"), color=COLORS["fan_inner"], lw=0, label="25th–75th percentile"
+    )
+    ax.plot(x, col("p50"), color=COLORS["main"], lw=2.0, label="median")
+    ax.plot(x, col("mean"), color=COLORS["ink"], lw=1.2, ls=":", label="mean")
+    ax.axhline(limit, color=COLORS["risk"], lw=1.3, ls="--", label=limit_label)
+    for k, (first, end) in enumerate(unavailable):
+        ax.axvspan(
+            first,
+            end,
+            color=COLORS["rule"],
+            alpha=0.45,
+            lw=0,
+            zorder=0,
+            label="not available" if k == 0 else None,
+        )
+    high = max(float(balance["p95"].max()), limit, 0.0) or 1.0
+    # a median of 0 stays visible above the axis; room for the legend above the limit
+    ax.set_ylim(-0.03 * high, 1.55 * high)
+    if not float(balance["p95"].max()) > 0:
+        ax.text(
+            0.5,
+            0.3,
+            "not drawn on 95% of the paths or more",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=8.5,
+            color=COLORS["muted"],
+        )
+    month_axis(ax, labels)
+    ax.yaxis.set_major_formatter(FuncFormatter(money.tick))
+    ax.set_ylabel(f"drawn ({money.unit})")
+    ax.legend(loc="upper left", fontsize=7.5, ncol=2)
+    return ax

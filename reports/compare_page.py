@@ -5,7 +5,6 @@ directory's ``compare.csv``. Added to the report only when that file exists."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pandas as pd
 from matplotlib.axes import Axes
@@ -14,7 +13,7 @@ from matplotlib.ticker import PercentFormatter
 from engine.compare import pts
 from reports.data import ReportData
 from reports.figures import Chart
-from reports.layout import Column, Page
+from reports.layout import Column, Page, insert_pages
 from reports.style import COLORS
 from reports.text import date_short, date_words, pct, pct_range, runway_words
 
@@ -26,7 +25,8 @@ CHART_NAME = "compare"
 PALETTE = ("#1d4e89", "#c0392b", "#d98e04", "#2e7d32", "#6c5b7b", "#2f80c1", "#8d6e63")
 #: At most this many question dates in the page's table (the latest ones; all are in the CSV).
 TABLE_DATES = 3
-_PAGE_NUMBER = re.compile(r"Page \d+ of \d+")
+#: With more variants than this, every second variant's label is raised by STAGGER_POINTS.
+STAGGER_FROM, STAGGER_POINTS = 3, 21
 
 
 def _dates(df: pd.DataFrame) -> list[str]:
@@ -45,6 +45,8 @@ def variants_chart(ax: Axes, df: pd.DataFrame) -> Axes:
     base, others = names[0], names[1:]
     span = 0.8
     step = span / max(len(others), 1)
+    # many variants: neighbouring labels would overlap, so every second one sits higher
+    crowded = len(others) > STAGGER_FROM
     for g, before in enumerate(dates):
         rows = df[df.before == before].set_index("variant")
         b = rows.loc[base]
@@ -94,15 +96,16 @@ def variants_chart(ax: Axes, df: pd.DataFrame) -> Axes:
             ax.annotate(
                 f"{pct(r.probability)}\n({pts(r.difference)} pts)",
                 (x, r.probability),
-                xytext=(0, 7),
+                xytext=(0, 7 + (STAGGER_POINTS if crowded and i % 2 else 0)),
                 textcoords="offset points",
                 ha="center",
                 va="bottom",
-                fontsize=7.5,
+                fontsize=7 if crowded else 7.5,
                 color=color,
             )
     top = float(df["ci_high"].max())
-    ax.set_ylim(0, min(1.0, top + 0.12) if top < 0.88 else 1.08)
+    room = 0.12 + (0.06 if crowded else 0.0)
+    ax.set_ylim(0, min(1.0, top + room) if top < 0.88 else 1.08 + room - 0.12)
     ax.set_xlim(-0.6, len(dates) - 0.4)
     ax.set_xticks(
         range(len(dates)),
@@ -224,15 +227,6 @@ def compare_page(data: ReportData, charts: dict[str, Chart]) -> Page:
     return page
 
 
-def _footer_note(pages: list[Page]) -> str:
-    """The footer note of the existing pages (the text drawn just before the page number)."""
-    texts = pages[0].fig.texts
-    for i, t in enumerate(texts):
-        if _PAGE_NUMBER.fullmatch(t.get_text()) and i > 0:
-            return texts[i - 1].get_text()
-    return f"Runway risk report · {pages[0].scenario}"
-
-
 def add_compare_page(pages: list[Page], data: ReportData, charts: dict[str, Chart]) -> list[Page]:
     """``pages`` (footers drawn) with the compare page inserted after the drivers page (else
     before the last page), every page number redrawn for the new total."""
@@ -241,14 +235,4 @@ def add_compare_page(pages: list[Page], data: ReportData, charts: dict[str, Char
         (i + 1 for i in range(len(pages) - 1, -1, -1) if pages[i].title.startswith("Drivers")),
         max(len(pages) - 1, 0),
     )
-    note = _footer_note(pages) if pages else ""
-    out = [*pages[:at], page, *pages[at:]]
-    total = len(out)
-    for number, p in enumerate(out, start=1):
-        if p is page:
-            p.footer(number, total, note)
-            continue
-        for t in p.fig.texts:
-            if _PAGE_NUMBER.fullmatch(t.get_text()):
-                t.set_text(f"Page {number} of {total}")
-    return out
+    return insert_pages(pages, [page], at)

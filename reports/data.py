@@ -21,7 +21,7 @@ import pandas as pd
 from cashflow import calendar
 from cashflow.describe import input_table
 from cashflow.overrides import describe_sets
-from cashflow.scenario import Correlation, Funding
+from cashflow.scenario import Action, Correlation, Credit, Funding, Scenario
 from distributions import Spec
 from distributions.errors import RunwayWarning
 from engine.compare import read_comparison
@@ -31,6 +31,7 @@ from reports.text import Money, month_short
 __all__ = [
     "TORNADO_INPUTS",
     "FundingWindow",
+    "ManagementData",
     "ReportData",
     "collect",
     "loss_density",
@@ -67,6 +68,45 @@ class FundingWindow:
     last: int
     amount: str  # e.g. "$6.5B"
     probability: str  # e.g. "85%"
+
+
+@dataclass(frozen=True)
+class ManagementData:
+    """What management did on the paths: the scenario's actions, bridge rounds and credit
+    lines, how often and when each acted, the credit lines' drawn balances, and (from the run
+    directory's compare.csv) what switching each one off changes.
+
+    ``levers``: :meth:`engine.results.Results.management`, one row per lever row (an action
+    fired; a bridge round's condition met / its money arrived; a credit line drawn) with the
+    share of paths and its 95% Wilson interval and the first month (p10 / p50 / p90 labels).
+    ``counts``: (rows, H + 1) paths by that first month, in the same order (index H: never).
+    ``balance``: :meth:`engine.results.Results.credit_balance` (mean, p5..p95 per month).
+    ``effects``: lever name -> its compare.csv row "without NAME" at ``effect_before`` (ISO
+    date; the headline's question date when compare.csv has it); None without compare.csv.
+    """
+
+    levers: pd.DataFrame
+    counts: np.ndarray
+    paths: int
+    balance: pd.DataFrame
+    actions: tuple[Action, ...]
+    bridges: tuple[Funding, ...]
+    credit: tuple[Credit, ...]
+    effects: dict[str, pd.Series] | None = None
+    effect_before: str | None = None
+
+    @property
+    def names(self) -> list[str]:
+        """Every lever's name: actions, bridge rounds, credit lines (file order)."""
+        return [x.name for x in (*self.actions, *self.bridges, *self.credit)]
+
+    def rows_of(self, name: str) -> pd.DataFrame:
+        """The rows of :attr:`levers` about lever ``name``."""
+        return self.levers[self.levers["name"] == name]
+
+    def balance_of(self, name: str) -> pd.DataFrame:
+        """Credit line ``name``'s drawn balance percentiles by month."""
+        return self.balance[self.balance["credit"] == name].reset_index(drop=True)
 
 
 @dataclass
@@ -115,6 +155,13 @@ class ReportData:
     comparison: pd.DataFrame | None = None  # compare.csv of the run directory, when there is one
     # sensitivity.csv of the run directory (Sobol indices), when there is a readable one
     sensitivity: pd.DataFrame | None = None
+    # actions, bridge rounds and credit lines (None for a scenario without any)
+    management: ManagementData | None = None
+
+    @property
+    def managed(self) -> bool:
+        """True when the scenario has actions, bridge rounds or credit lines."""
+        return self.management is not None
 
     @property
     def stress(self) -> str:
@@ -306,7 +353,10 @@ def collect(results: Results, run_dir: pathlib.Path) -> ReportData:
         ranks = np.linspace(0.1, 0.9, SAMPLE_LINES) * (len(order) - 1)
         pick = np.unique(np.round(ranks).astype(int))
         sample = sample[np.sort(order[pick])]
-    windows = [_funding_window(e, h, money) for e in s.events if isinstance(e, Funding)]
+    # bridge rounds (``when`` instead of ``month``) have no fixed window: see ManagementData
+    windows = [
+        _funding_window(e, h, money) for e in s.events if isinstance(e, Funding) and e.when is None
+    ]
     manifest = _manifest(run_dir)
     name, description = s.name, s.description
     variant = manifest.get("variant")
@@ -315,6 +365,7 @@ def collect(results: Results, run_dir: pathlib.Path) -> ReportData:
         told = s.variants.get(variant, {}).get("description")
         description = f"{description} Variant {variant}: {told}." if told else description
     finished = results.started + dt.timedelta(seconds=float(results.seconds))
+    comparison = read_comparison(run_dir)
     return ReportData(
         name=name,
         description=description.strip(),
@@ -355,6 +406,50 @@ def collect(results: Results, run_dir: pathlib.Path) -> ReportData:
         finished=finished,
         run_dir=run_dir.resolve(),
         manifest=manifest,
-        comparison=read_comparison(run_dir),
+        comparison=comparison,
         sensitivity=read_sensitivity(run_dir),
+        management=_management(results, s, comparison, headline.before),
     )
+
+
+def _management(
+    results: Results, s: Scenario, comparison: pd.DataFrame | None, before: dt.date
+) -> ManagementData | None:
+    """The levers' figures (None for a scenario without actions, bridge rounds or credit)."""
+    if not s.managed:
+        return None
+    names = [x.name for x in (*s.actions, *s.bridges, *s.credit)]
+    effects, effect_before = _lever_effects(comparison, names, before.isoformat())
+    return ManagementData(
+        levers=results.management(),
+        counts=np.asarray(results.lever_counts, dtype=np.int64),
+        paths=int(results.paths),
+        balance=results.credit_balance(),
+        actions=tuple(s.actions),
+        bridges=tuple(s.bridges),
+        credit=tuple(s.credit),
+        effects=effects,
+        effect_before=effect_before,
+    )
+
+
+def _lever_effects(
+    comparison: pd.DataFrame | None, names: list[str], before: str
+) -> tuple[dict[str, pd.Series] | None, str | None]:
+    """Each lever's compare.csv row "without NAME" at ``before`` (else at the file's last date),
+    and that date; (None, None) without compare.csv. A lever the file does not compare (a
+    comparison of named variants only) has no entry."""
+    if comparison is None:
+        return None, None
+    rows = comparison[comparison["variant"].isin([f"without {n}" for n in names])]
+    dates = list(dict.fromkeys(rows["before"]))
+    if not dates:
+        return {}, None
+    at = before if before in dates else dates[-1]
+    rows = rows[rows["before"] == at]
+    # the last row of a name: the engine appends the lever switches after the file's variants
+    return {
+        n: rows[rows["variant"] == f"without {n}"].iloc[-1]
+        for n in names
+        if (rows["variant"] == f"without {n}").any()
+    }, at

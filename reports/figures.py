@@ -150,6 +150,10 @@ def chart_list(data: ReportData) -> list[Chart]:
                 size=(8.0, 0.32 * shown + 1.7),
             )
         )
+    if data.management is not None:  # actions, bridge rounds, credit lines
+        from reports.management_page import management_charts
+
+        out.extend(management_charts(data))
     if data.correlation is not None and len(data.correlation.names) > 1:
         c = data.correlation
         out.append(

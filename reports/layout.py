@@ -8,6 +8,7 @@ never run past their box whatever the font size.
 from __future__ import annotations
 
 import functools
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from distributions.errors import RunwayWarning
 from reports import style
 from reports.style import COLORS
 
-__all__ = ["Column", "Page", "text_width", "wrap"]
+__all__ = ["Column", "Page", "insert_pages", "text_width", "wrap"]
 
 LINE_SPACING = 1.3
 
@@ -353,3 +354,31 @@ class Page:
     def caption(self, s: str, *, x: float | None = None, width: float | None = None) -> float:
         """Small grey explanatory text from the cursor."""
         return self.paragraph(s, x=x, width=width, size=style.CAPTION_SIZE, color=COLORS["muted"])
+
+
+_PAGE_NUMBER = re.compile(r"Page \d+ of \d+")
+
+
+def _footer_note(pages: Sequence[Page]) -> str:
+    """The footer note of finished pages (the text drawn just before the page number)."""
+    texts = pages[0].fig.texts
+    for i, t in enumerate(texts):
+        if _PAGE_NUMBER.fullmatch(t.get_text()) and i > 0:
+            return texts[i - 1].get_text()
+    return f"Runway risk report · {pages[0].scenario}"
+
+
+def insert_pages(pages: Sequence[Page], new: Sequence[Page], at: int) -> list[Page]:
+    """``pages`` (footers drawn) with ``new`` (no footers yet) inserted before index ``at``:
+    the new pages get the same footer note, every page number is redrawn for the new total."""
+    note = _footer_note(pages) if pages else ""
+    out = [*pages[:at], *new, *pages[at:]]
+    added = {id(p) for p in new}
+    for number, p in enumerate(out, start=1):
+        if id(p) in added:
+            p.footer(number, len(out), note)
+            continue
+        for t in p.fig.texts:
+            if _PAGE_NUMBER.fullmatch(t.get_text()):
+                t.set_text(f"Page {number} of {len(out)}")
+    return out

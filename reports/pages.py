@@ -244,11 +244,36 @@ def _percentile_name(key: str) -> str:
     return "median" if key == "p50" else key
 
 
+#: Cash page: the fan chart's height, and how much it may give up to the text below it.
+FAN_H, FAN_SHRINK = 3.75, 0.8
+
+
 def cash_page(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
     page = Page("Cash: the balance month by month", data.name)
-    ax = page.axes(page.left + 0.75, page.y + 0.35, page.content_width - 3.3, 3.75)
+    caption, columns, rows, more = _cash_texts(data)
+    below = (
+        _caption_height(caption, page.content_width)
+        + line_height(11)
+        + 0.08
+        + page.table_height(columns, rows, 8.5)
+        + 0.15
+        + (_caption_height(more.strip(), page.content_width) if more else 0.0)
+    )
+    # the chart gives up height (at most FAN_SHRINK) when the text below would reach the footer
+    shrink = float(np.clip(page.y + FAN_H + 0.9 + below - page.bottom, 0.0, FAN_SHRINK))
+    ax = page.axes(page.left + 0.75, page.y + 0.35, page.content_width - 3.3, FAN_H - shrink)
     charts["cash_fan"].draw(ax).set_title(charts["cash_fan"].title)
-    page.y += 4.65
+    page.y += FAN_H + 0.9 - shrink
+    page.caption(caption)
+    page.heading("Cash at the end of each year", size=11)
+    page.table(columns, rows, size=8.5)
+    if more:
+        page.caption(more.strip())
+    return [page]
+
+
+def _cash_texts(data: ReportData) -> tuple[str, list[Column], list[list[str]], str]:
+    """The cash page's caption, year-end table (columns, rows) and its note on more years."""
     windows = "; ".join(
         f"{w.name} may arrive {month_words(data.month_labels[w.first])}"
         + (f" to {month_words(data.month_labels[w.last])}" if w.last > w.first else "")
@@ -257,7 +282,7 @@ def cash_page(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
     )
     n_lines = 0 if data.sample_cash is None else len(data.sample_cash)
     sample = f" (a systematic sample of {data.fan_paths:,})" if data.fan_paths < data.paths else ""
-    page.caption(
+    caption = (
         f"Cash at the end of each month across simulated paths{sample}: the dark band holds the "
         "middle half of the paths, the light band 90% of them; the line is the median. The "
         "year-end table below uses every path."
@@ -270,25 +295,32 @@ def cash_page(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
         + " Below the floor (shaded red) cash has run out; the model keeps spending there, so "
         "the depth shows how much money would have been missing."
         + (f" Shaded months: funding windows ({windows})." if windows else "")
+        + _managed_cash_words(data)
     )
-    page.heading("Cash at the end of each year", size=11)
     years, more = _years(data, TABLE_YEARS - 2)
-    page.table(
-        [
-            Column("Year", 1.1, "left"),
-            Column("p5", 1.0),
-            Column("p25", 1.0),
-            Column("median", 1.0),
-            Column("p75", 1.0),
-            Column("p95", 1.0),
-            Column("run out by the year's end", 2.2),
-        ],
-        _year_end_rows(data, years),
-        size=8.5,
-    )
-    if more:
-        page.caption(more.strip())
-    return [page]
+    columns = [
+        Column("Year", 1.1, "left"),
+        Column("p5", 1.0),
+        Column("p25", 1.0),
+        Column("median", 1.0),
+        Column("p75", 1.0),
+        Column("p95", 1.0),
+        Column("run out by the year's end", 2.2),
+    ]
+    return caption, columns, _year_end_rows(data, years), more
+
+
+def _managed_cash_words(data: ReportData) -> str:
+    """What the scenario's levers do to the cash drawn here (``""`` without levers)."""
+    m = data.management
+    if m is None:
+        return ""
+    if m.credit:
+        return (
+            " Credit drawn holds cash at the floor while a line has room (see How management "
+            "reacts)."
+        )
+    return " The balances include management's reactions (see How management reacts)."
 
 
 def _year_end_rows(data: ReportData, years: list[int]) -> list[list[str]]:

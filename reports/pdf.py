@@ -50,6 +50,10 @@ def write_report(results: Results, run_dir: str | pathlib.Path) -> pathlib.Path:
             from reports.compare_page import add_compare_page
 
             pages = add_compare_page(pages, data, {c.name: c for c in charts})
+        if data.management is not None:  # "How management reacts", before the compare page
+            from reports.management_page import add_management_page
+
+            pages = add_management_page(pages, data, {c.name: c for c in charts})
         atomic_write(path, lambda tmp: _write_pdf(tmp, pages, data))
         for chart in charts:
             _save_chart(run_dir / CHART_DIR, chart)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -22,6 +23,9 @@ __all__ = [
     "driver_sentences",
     "funding_sentence",
     "headline",
+    "levers_words",
+    "limitations",
+    "management_method_words",
     "method_words",
     "month_short",
     "month_words",
@@ -307,8 +311,10 @@ def method_words(
     sampler: str,
     bins: int,
     fan_paths: int | None = None,
+    management: str = "",
 ) -> str:
-    """How the model works, in one paragraph, with the run's own numbers."""
+    """How the model works, in one paragraph, with the run's own numbers; ``management``: the
+    sentence on the scenario's levers (:func:`management_method_words`), if any."""
     return (
         f"The scenario describes the company month by month from {month_words(start)} for "
         f"{horizon_months} months, in {unit}. Every uncertain input (revenue, its growth, compute "
@@ -317,7 +323,9 @@ def method_words(
         "every input (rank-correlated where the scenario says so), computes revenue and costs "
         "for every month, adds funding when a round closes and applies shocks, and carries the "
         "cash balance forward: cash at the end of a month is the previous balance plus that "
-        "month's revenue and funding minus its costs. Cash has run out in the first month it "
+        "month's revenue and funding minus its costs. "
+        + (f"{management} " if management else "")
+        + "Cash has run out in the first month it "
         f"ends below the floor ({floor}). The chance of running out before a date is the share "
         "of paths that run out in an earlier month; its confidence interval comes from the "
         f"number of paths. {paths:,} paths were drawn with seed {seed} "
@@ -332,12 +340,92 @@ def method_words(
     )
 
 
-LIMITATIONS = (
-    "The results are only as good as the inputs: where the Assumptions page says "
-    '"assumption", the number is a judgement, not a fact, and the risk moves with it (see '
-    "Drivers). Anything outside the scenario (new products, price changes, credit lines, "
-    "management reacting to low cash) is not modelled; a path keeps spending after its cash "
-    "runs out. Correlations are limited to those listed. The confidence intervals measure "
-    "Monte Carlo noise only, not the uncertainty in the assumptions themselves. Tail figures "
-    "(VaR, CVaR, p1 / p99) rest on few paths and are less precise than the medians."
-)
+def _listing(kind: str, names: Sequence[str]) -> str:
+    """``("action", ["cut"])`` -> ``"the action cut"``; several: ``"2 actions (cut, freeze)"``."""
+    if len(names) == 1:
+        return f"the {kind} {names[0]}"
+    return f"{len(names)} {kind}s ({', '.join(names)})"
+
+
+def levers_words(
+    actions: Sequence[str] = (), bridges: Sequence[str] = (), credit: Sequence[str] = ()
+) -> str:
+    """The scenario's levers in words: ``"the action cut, the bridge round bridge and the
+    credit line rcf"`` (``""`` when there is none)."""
+    parts = [
+        _listing(kind, names)
+        for kind, names in (("action", actions), ("bridge round", bridges), ("credit line", credit))
+        if names
+    ]
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def management_method_words(
+    actions: Sequence[str] = (), bridges: Sequence[str] = (), credit: Sequence[str] = ()
+) -> str:
+    """How the model lets management react (one sentence; ``""`` without levers)."""
+    if not (actions or bridges or credit):
+        return ""
+    does = []
+    if actions:
+        does.append("an action changes its lines from a later month")
+    if bridges:
+        does.append(
+            "a bridge round is raised the first time its condition holds and pays after its "
+            "delay if it closes"
+        )
+    if credit:
+        does.append("a credit line is drawn automatically to keep cash at the floor")
+    if len(does) > 1:
+        does[-1] = "and " + does[-1]
+    return (
+        f"Management reacts on each path through {levers_words(actions, bridges, credit)}: "
+        "at the end of every month the model reads that path's own cash and runway (cash "
+        "plus undrawn credit above the floor, over the average burn of the last three "
+        f"months); {', '.join(does) if len(does) > 2 else ' '.join(does)}."
+    )
+
+
+def limitations(
+    actions: Sequence[str] = (), bridges: Sequence[str] = (), credit: Sequence[str] = ()
+) -> str:
+    """The Limitations paragraph: what is modelled of management's reactions (the scenario's
+    actions, bridge rounds and credit lines, by name) and what is not."""
+    levers = levers_words(actions, bridges, credit)
+    if levers:
+        management = (
+            f"Management reacts only as the scenario describes ({levers}), on each path's own "
+            "cash and runway at the end of every month and from a later month (costs are never "
+            "cut part-way through a month); reacting to anything else (a missed plan, market "
+            "news), negotiating (a larger credit line, better terms), new products and price "
+            "changes are not modelled."
+            + (
+                ' With a credit line, "runs out" means cash below the floor with the line '
+                "fully drawn or not available."
+                if credit
+                else ""
+            )
+            + " A path keeps spending after its cash runs out."
+        )
+    else:
+        management = (
+            "This scenario models no management reaction (no actions, bridge rounds or "
+            "credit lines), so spending continues as planned however low cash gets; the "
+            "scenario format supports all three. Anything else outside the scenario (new "
+            "products, price changes) is not modelled either; a path keeps spending after its "
+            "cash runs out."
+        )
+    return (
+        "The results are only as good as the inputs: where the Assumptions page says "
+        '"assumption", the number is a judgement, not a fact, and the risk moves with it (see '
+        f"Drivers). {management} Correlations are limited to those listed. The confidence "
+        "intervals measure Monte Carlo noise only, not the uncertainty in the assumptions "
+        "themselves. Tail figures (VaR, CVaR, p1 / p99) rest on few paths and are less precise "
+        "than the medians."
+    )
+
+
+#: The Limitations paragraph of a scenario without actions, bridge rounds or credit lines.
+LIMITATIONS = limitations()

@@ -288,6 +288,6 @@ def test_report_gains_the_variants_page_with_compare_csv(tmp_path: pathlib.Path)
     pages = text.split("\f")
     titles = [next(iter(p.strip().splitlines()), "") for p in pages if p.strip()]
     at = titles.index("What changes the answer")
-    assert titles[at - 1].startswith("Drivers")
+    assert titles[at - 1] == "How management reacts"  # the levers, then what changes the answer
     assert f"Page {at + 1} of {len(titles)}" in pages[at]
     assert "compute_plus_30" in pages[at] and "reference" in pages[at]

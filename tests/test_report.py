@@ -34,8 +34,9 @@ PAGES = [
     "Cash: the balance month by month",
     "Losses: net loss per year",
     "Drivers: what moves the risk",
+    "How management reacts",  # the worked example's cost cuts and credit line
     "Assumptions: every input",
-    "Assumptions: correlations between inputs",
+    "Assumptions: every input (continued)",  # then the correlations between inputs
     "Method and convergence",
 ]
 CHARTS = [
@@ -47,11 +48,13 @@ CHARTS = [
     "net_loss_2025",
     "net_loss_2026",
     "drivers",
+    "management_timing",
+    "credit_revolver",
     "correlation",
     "convergence_2025-01-01",
     "convergence_2026-01-01",
 ]
-COMPARE_PAGE = "What changes the answer"  # with compare.csv, after the drivers page
+COMPARE_PAGE = "What changes the answer"  # with compare.csv, after the management page
 COMPARE_CHART = "compare"
 
 
@@ -60,7 +63,7 @@ def pages_of(run_dir: pathlib.Path) -> list[str]:
     directory has compare.csv (the variants compared on common random numbers)."""
     if not (run_dir / "compare.csv").exists():
         return PAGES
-    at = PAGES.index("Drivers: what moves the risk") + 1
+    at = PAGES.index("How management reacts") + 1
     return [*PAGES[:at], COMPARE_PAGE, *PAGES[at:]]
 
 
