@@ -8,8 +8,9 @@ Hierarchy::
                                 fault (a bug); amounts a scenario drives out of range are a
                                 ScenarioError naming their cause (cashflow.model.explain_overflow)
 
-    RunwayWarning (UserWarning) legal but suspicious (a repaired correlation matrix, a tail
-                                figure resting on few paths, a quantile beyond the histogram grid)
+    RunwayWarning (UserWarning) legal but suspicious (a repaired correlation matrix, a quantile
+                                beyond the histogram grid, --jobs capped at the cores, workers
+                                lost and restarted, a report page that had to shrink)
 
 A user mistake must surface as a ``ScenarioError`` and be printed as one line per problem by the
 CLI (exit code 2). Anything else escaping is a bug in Runway.

@@ -1,6 +1,7 @@
-"""One batch: a self-contained unit of work, (scenario, entropy, index, size, sampler) in, a
-small picklable :class:`BatchResult` out. Saving, resuming or shipping a batch elsewhere needs
-nothing else; batch ``index`` always draws from ``SeedSequence(entropy, spawn_key=(index,))``.
+"""One batch: a self-contained unit of work, (scenario, entropy, index, size, sampler) and the
+run's histogram :class:`Grids` in, a small picklable :class:`BatchResult` out. Saving, resuming
+or shipping a batch elsewhere needs nothing else; batch ``index`` always draws from
+``SeedSequence(entropy, spawn_key=(index,))``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ __all__ = [
     "simulate_batch",
 ]
 
-SAMPLE_PATHS = 40  # cash paths kept from batch 0 for charts
+SAMPLE_PATHS = 40  # cash paths kept from batch 0 for charts (its first paths)
 EXPLAIN_PATHS = 256  # failing paths replayed to explain an overflow
 DRIVER_LOW, DRIVER_HIGH = 0.10, 0.90  # input percentiles compared in the drivers table
 
@@ -171,7 +172,8 @@ def _driver_counts(
 
 @dataclass(frozen=True)
 class Grids:
-    """The run's histogram grids, fixed from batch 0: per-path quantities and monthly cash."""
+    """The run's histogram grids, fixed from a pilot before any batch runs: per-path quantities
+    and monthly cash (see :func:`make_grids`)."""
 
     quantities: Grid
     fan: Grid

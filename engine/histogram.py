@@ -18,7 +18,7 @@ tenth of the standard error for normal, lognormal (sigma = 1) and bimodal quanti
 
 Typical flow (the grid does not exist before the first batch)::
 
-    grid = make_grid(values_0, DEFAULT_BINS)           # from batch 0's own values
+    grid = make_grid(pilot, DEFAULT_BINS)              # from a pilot's values (n, k)
     total = Histograms.of(grid, values_0)
     for values in later_batches:                       # in batch order
         total = total.merge(Histograms.of(grid, values))

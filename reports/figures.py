@@ -17,14 +17,13 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from reports import charts, style
-from reports.data import TORNADO_INPUTS, ReportData
+from reports.data import ReportData
 from reports.sensitivity_chart import draw_sensitivity
 from reports.style import COLORS
 from reports.text import date_short, date_words, month_short, pct
 
 __all__ = [
     "SENSITIVITY_INPUTS",
-    "TORNADO_INPUTS",
     "Chart",
     "chart_list",
     "questions_of",
