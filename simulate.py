@@ -2,6 +2,7 @@
 """Runway: how likely is it that a company runs out of money, and when?
 
     python simulate.py                                   the built-in scenario, headline answers
+    python simulate.py scenarios                         list the built-in scenarios
     python simulate.py run SCENARIO [--paths 1M] [--seed S] [--jobs J] [--sampler mc|lhs|sobol]
                                     [--memory 512M] [--out DIR [--force]] [--no-report]
                                     [--until-ci 0.0005] [--compare] [--set KEY=VALUE]
@@ -12,6 +13,9 @@
     python simulate.py sensitivity SCENARIO --output 'before 2026-01-01'
     python simulate.py validate SCENARIO
     python simulate.py report RUN_DIR
+
+SCENARIO is a scenario file or the name of a built-in scenario (``openai_2024``, with or without
+``.toml``); an existing file of that name wins. The install provides the same as ``runway ...``.
 
 A thin command line: arguments -> engine -> reports. User mistakes print one line and exit 2.
 """
@@ -41,11 +45,59 @@ if TYPE_CHECKING:
 __all__ = ["main", "run"]
 
 HERE = pathlib.Path(__file__).resolve().parent
-DEFAULT_SCENARIO = HERE / "scenarios" / "openai_2024.toml"
+DEFAULT_NAME = "openai_2024"  # the built-in scenario `runway` runs without arguments
 DEFAULT_PATHS = 1_000_000
 DEFAULT_SEED = 2024
 MAX_SOBOL_EVALUATIONS = 50_000_000
 MAX_PATHS = 10**10  # about two hours on two cores; bigger runs belong on a cluster
+
+
+# ----- the built-in scenarios ---------------------------------------------------------------
+def builtin_folder() -> pathlib.Path:
+    """The folder of the built-in scenarios: the package ``scenarios`` (installed as package
+    data beside this module, or the checkout's scenarios/ folder)."""
+    import importlib.resources
+
+    try:
+        folder = importlib.resources.files("scenarios")
+    except ModuleNotFoundError:  # a checkout whose editable install predates the package
+        return HERE / "scenarios"
+    # Another project's "scenarios" first on sys.path, or a zipped install: the one beside us.
+    ours = isinstance(folder, pathlib.Path) and (folder / f"{DEFAULT_NAME}.toml").is_file()
+    return folder if ours else HERE / "scenarios"
+
+
+DEFAULT_SCENARIO = builtin_folder() / f"{DEFAULT_NAME}.toml"
+
+
+def builtin_scenarios() -> dict[str, pathlib.Path]:
+    """Name -> file of every built-in scenario, by name."""
+    folder = builtin_folder()
+    return {p.stem: p for p in sorted(folder.glob("*.toml")) if p.is_file()}
+
+
+def resolve_scenario(name: str | pathlib.Path, *, run_dirs: bool = False) -> pathlib.Path:
+    """A SCENARIO argument -> the file to read. An existing file wins (with ``run_dirs`` a
+    directory too: ``ask RUN_DIR``); else the built-in scenario of that name, with or without
+    ``.toml``; else a ScenarioError: file not found, with the built-in names."""
+    path = pathlib.Path(name)
+    if path.is_file() or (run_dirs and path.is_dir()):
+        return path
+    builtins = builtin_scenarios()
+    key = str(name).removesuffix(".toml")
+    if key in builtins:
+        return builtins[key]
+    if path.exists():  # a directory: load_scenario says what is wrong with it
+        return path
+    import difflib
+
+    close = difflib.get_close_matches(key, list(builtins), n=1, cutoff=0.6)
+    hint = f"; did you mean the built-in '{close[0]}'?" if close else ""
+    names = ", ".join(builtins) or "none"
+    raise ScenarioError(
+        f"file not found{hint}; built-in scenarios: {names} (`runway scenarios` describes them)",
+        file=str(name),
+    )
 
 
 def run(
@@ -55,8 +107,8 @@ def run(
     sets: Sequence[tuple[str, Any]] = (),
     **options: Any,
 ) -> Results:
-    """Simulate a scenario file (optionally one of its variants, and ``sets``: overrides as
-    ``[("events.raise.probability", 0)]``) or a parsed Scenario.
+    """Simulate a scenario file or built-in scenario's name (optionally one of its variants,
+    and ``sets``: overrides as ``[("events.raise.probability", 0)]``) or a parsed Scenario.
 
     ``options``: ``paths``, ``seed``, ``jobs``, ``sampler``, ``batch_size``, ``memory_bytes``,
     ``progress``, as in
@@ -66,7 +118,7 @@ def run(
     from engine.runner import run as _run
 
     if isinstance(scenario, str | pathlib.Path):
-        scenario = load_scenario(scenario, variant=variant, sets=sets)
+        scenario = load_scenario(resolve_scenario(scenario), variant=variant, sets=sets)
     return _run(scenario, **options)
 
 
@@ -184,6 +236,9 @@ class _Parser(argparse.ArgumentParser):
         raise ScenarioError(f"{self.prog}: {message}")
 
 
+SCENARIO_HELP = "a scenario file, or a built-in scenario's name (`runway scenarios` lists them)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="runway", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
@@ -251,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     r = sub.add_parser("run", help="simulate a scenario and write a run directory")
-    r.add_argument("scenario")
+    r.add_argument("scenario", help=SCENARIO_HELP)
     sim_options(r)
     r.add_argument(
         "--out",
@@ -303,7 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     cluster_options(res)
 
     a = sub.add_parser("ask", help="chance cash runs out before a date")
-    a.add_argument("scenario", help="a scenario file, or a finished run directory")
+    a.add_argument(
+        "scenario", help="a scenario file, a built-in scenario's name, or a finished run directory"
+    )
     a.add_argument("--before", type=parse_date, required=True, help="the date, YYYY-MM-DD")
     sim_options(a)
     a.add_argument("--json", action="store_true", help="print one JSON object")
@@ -318,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_ = sub.add_parser(
         "compare", help="the base and its variants on the same paths, with paired differences"
     )
-    cmp_.add_argument("scenario")
+    cmp_.add_argument("scenario", help=SCENARIO_HELP)
     cmp_.add_argument(
         "--variants", default=None, help="names, comma-separated (default: every variant)"
     )
@@ -330,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     sol = sub.add_parser(
         "solve", help="goal seek: the value of one number that meets a target probability"
     )
-    sol.add_argument("scenario")
+    sol.add_argument("scenario", help=SCENARIO_HELP)
     sol.add_argument(
         "--target", required=True, help="e.g. 'before 2026-01-01 <= 5%%' (also <, >=, >)"
     )
@@ -351,7 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
     sen = sub.add_parser(
         "sensitivity", help="Sobol indices: which inputs matter, alone and together"
     )
-    sen.add_argument("scenario")
+    sen.add_argument("scenario", help=SCENARIO_HELP)
     sen.add_argument(
         "--output",
         required=True,
@@ -368,7 +425,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     v = sub.add_parser("validate", help="check a scenario and print its inputs")
-    v.add_argument("scenario")
+    v.add_argument("scenario", help=SCENARIO_HELP)
+
+    sub.add_parser("scenarios", help="list the built-in scenarios: name, then description")
 
     rep = sub.add_parser("report", help="rebuild the PDF report of a finished run")
     rep.add_argument("run_dir", type=pathlib.Path)
@@ -760,6 +819,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    """One line per built-in scenario: its name (what SCENARIO accepts), then its description."""
+    import tomllib
+
+    rows = []
+    for name, path in builtin_scenarios().items():
+        try:
+            description = tomllib.loads(path.read_text(encoding="utf-8")).get("description", "")
+        except (OSError, ValueError) as error:
+            description = f"(cannot be read: {error})"
+        rows.append((name, " ".join(str(description).split())))
+    width = max((len(name) for name, _ in rows), default=0)
+    for name, description in rows:
+        say(escape_controls(f"{name:<{width}}  {description}".rstrip()))
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from reports.pdf import build_report
 
@@ -783,6 +859,7 @@ COMMANDS = {
     "compare": cmd_compare,
     "solve": cmd_solve,
     "validate": cmd_validate,
+    "scenarios": cmd_scenarios,
     "report": cmd_report,
 }
 
@@ -814,6 +891,8 @@ def main(argv: list[str] | None = None) -> int:
             warnings.simplefilter("always", RunwayWarning)
             warnings.showwarning = show_warning
             args = build_parser().parse_args(argv)
+            if getattr(args, "scenario", None) is not None:  # a file, or a built-in's name
+                args.scenario = str(resolve_scenario(args.scenario, run_dirs=args.command == "ask"))
             target = getattr(args, "scenario", None) or getattr(args, "run_dir", None)
             if target is not None:
                 where.append(str(target))

@@ -77,10 +77,29 @@ INPUTS = "inputs"
 RESULTS = "results.npz"
 REPORT_ALLOWANCE = 8 * 2**20  # bytes kept free for the report and charts
 
-try:
-    VERSION = importlib.metadata.version("runway")
-except importlib.metadata.PackageNotFoundError:  # run from a checkout without installing
-    VERSION = "unknown"
+DISTRIBUTION = "runway-risk"  # the name on the package index ("runway" is another project)
+
+
+def _version() -> str:
+    """The installed distribution's version; run from a checkout without installing it, the
+    version in the checkout's pyproject.toml; else "unknown"."""
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    import tomllib
+
+    pyproject = pathlib.Path(__file__).resolve().parent.parent / "pyproject.toml"
+    try:
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "unknown"
+    if project.get("name") != DISTRIBUTION:
+        return "unknown"
+    return str(project.get("version", "unknown"))
+
+
+VERSION = _version()
 
 
 @dataclass(frozen=True)
