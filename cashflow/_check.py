@@ -13,7 +13,7 @@ import pathlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from distributions.errors import CONTROL_CHARS, Problem, ScenarioError, did_you_
 __all__ = ["NAME_RE", "Checker", "control_char", "join", "type_name"]
 
 NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+
+#: The type of a choice: ``str``, or a ``Literal`` of the allowed strings (from the context).
+_Choice = TypeVar("_Choice", bound=str)
 
 _TYPE_NAMES = {
     "str": "a string",
@@ -170,19 +173,20 @@ class Checker:
             return None
         return x
 
-    def choice(self, value: Any, path: str, choices: tuple[str, ...]) -> str | None:
+    def choice(self, value: Any, path: str, choices: tuple[_Choice, ...]) -> _Choice | None:
         """One of ``choices`` (strings), with a suggestion when close to one."""
         valid = " or ".join(f"'{c}'" for c in choices)
         if not isinstance(value, str):
             self.add(path, f"must be {valid}, got {type_name(value)} ({show(value)})")
             return None
-        if value not in choices:
-            hint = did_you_mean(value, choices)
-            if hint.startswith("; valid"):
-                hint = f"; must be {valid}"
-            self.add(path, f"unknown value '{value}'{hint}")
-            return None
-        return value
+        for option in choices:
+            if value == option:
+                return option
+        hint = did_you_mean(value, choices)
+        if hint.startswith("; valid"):
+            hint = f"; must be {valid}"
+        self.add(path, f"unknown value '{value}'{hint}")
+        return None
 
     # -- uncertain numbers ----------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ def input_table(scenario: Scenario) -> pd.DataFrame:
             mean = spec.mean()
         values: list[float | str] = [p5, p50, p95, mean]
         if spec.is_month:
-            values = [_month(scenario, x) for x in values]
+            values = [_month(scenario, x) for x in (p5, p50, p95, mean)]
         rows.append(
             {
                 "name": name,

@@ -87,7 +87,7 @@ def _is_zero(spec: Spec | None) -> bool:
 def effective_vary(scenario: Scenario) -> dict[str, str]:
     """Each input's ``vary`` as drawn: as written, except that the ``amount`` of a
     ``per = "month"`` shock written per path is drawn per month (a fresh amount per hit)."""
-    vary = {name: spec.vary for name, spec in scenario.inputs().items()}
+    vary: dict[str, str] = {name: spec.vary for name, spec in scenario.inputs().items()}
     for event in scenario.events:
         if isinstance(event, Shock) and event.per == "month" and event.amount is not None:
             name = f"{event.name}.amount"

@@ -77,7 +77,8 @@ def _exponents(scenario: Scenario, names: tuple[str, ...]) -> dict[str, int]:
     parent = {line.name: line.share_of for line in scenario.lines}
     out: dict[str, int] = {}
     for line in scenario.lines:
-        k, name = 0, line.name
+        k = 0
+        name: str | None = line.name
         while name is not None:
             k += name in names
             name = parent.get(name)
@@ -86,12 +87,19 @@ def _exponents(scenario: Scenario, names: tuple[str, ...]) -> dict[str, int]:
     return out
 
 
-def _column(a: np.ndarray | None, n: int, dtype: type = np.float64) -> np.ndarray | float:
+def _column(a: np.ndarray, n: int, dtype: type[np.float64] = np.float64) -> np.ndarray | float:
     """An input's per-path values as (n,), or a float for a constant (1, 1)."""
-    assert a is not None
     if a.shape == (1, 1):
         return dtype(a[0, 0])
     return np.ascontiguousarray(a[:, 0], dtype=dtype).reshape(n)
+
+
+def _rows(x: np.ndarray | float, rows: np.ndarray) -> np.ndarray | float:
+    """Per-path values (n,) on ``rows`` (indices or a mask); a constant as it is."""
+    if isinstance(x, np.ndarray):
+        picked: np.ndarray = x[rows]
+        return picked
+    return x
 
 
 class _ActionState:
@@ -181,17 +189,19 @@ def manage(scenario: Scenario, draws: Draws, flows: ManagedFlows) -> Management:
             if due.size == 0:
                 continue
             state.pending[due] = never
-            for name, k in state.scale.items():
-                f = state.factor if np.ndim(state.factor) == 0 else state.factor[due]
-                multiplier[name][due] *= f**k if k != 1 else f
-                active.add(name)
+            if state.scale:
+                assert state.factor is not None  # scale is empty without a factor
+                f = _rows(state.factor, due)
+                for name, k in state.scale.items():
+                    multiplier[name][due] *= f**k if k != 1 else f
+                    active.add(name)
             for name in state.stop:
                 multiplier[name][due] = 0.0
                 active.add(name)
             if state.cost is not None:
-                c = state.cost if np.ndim(state.cost) == 0 else state.cost[due]
-                costs[due] += c
-                extra[due] -= c
+                one_off = _rows(state.cost, due)
+                costs[due] += one_off
+                extra[due] -= one_off
         # 2. the touched lines at their multipliers
         for name in active:
             delta = (multiplier[name] - 1.0) * flows.lines[name][:, t]
@@ -202,16 +212,16 @@ def manage(scenario: Scenario, draws: Draws, flows: ManagedFlows) -> Management:
                 costs += delta
                 extra -= delta
         # 3. interest on last month's balances
-        for state in credits:
-            interest = state.interest_out[:, t]
-            np.multiply(state.balance, state.monthly_rate, out=interest)
+        for credit in credits:
+            interest = credit.interest_out[:, t]
+            np.multiply(credit.balance, credit.monthly_rate, out=interest)
             costs += interest
             extra -= interest
         # 4. bridge money
-        for state in bridges:
-            rows = np.flatnonzero(state.arrive == t)
+        for bridge in bridges:
+            rows = np.flatnonzero(bridge.arrive == t)
             if rows.size:
-                money = state.amount if np.ndim(state.amount) == 0 else state.amount[rows]
+                money = _rows(bridge.amount, rows)
                 extra[rows] += money
                 if fund_by_month is not None:
                     fund_by_month[t][rows] += money
@@ -220,29 +230,29 @@ def manage(scenario: Scenario, draws: Draws, flows: ManagedFlows) -> Management:
         np.add(cash_by_month[t - 1] if t else start, flow, out=cash)
         # 6. credit lines
         room = flow  # positive net flow not yet used to repay a line (``flow`` is not needed after)
-        for state in credits:
-            c = state.credit
+        for credit in credits:
+            c = credit.credit
             if c.until is not None and t == c.until:
-                cash -= state.balance
-                state.balance.fill(0.0)
-            elif state.available(t):
+                cash -= credit.balance
+                credit.balance.fill(0.0)
+            elif credit.available(t):
                 below = np.flatnonzero(cash < floor)
                 if below.size:
                     need = floor - cash[below]
-                    limit = state.limit if np.ndim(state.limit) == 0 else state.limit[below]
-                    headroom = np.maximum(limit - state.balance[below], 0.0)
+                    limit = _rows(credit.limit, below)
+                    headroom = np.maximum(limit - credit.balance[below], 0.0)
                     draw = np.minimum(need, headroom)
-                    state.balance[below] += draw
+                    credit.balance[below] += draw
                     cash[below] = np.where(need <= headroom, floor, cash[below] + draw)
                 if c.repay == "cash_flow":
-                    owing = np.flatnonzero((state.balance > 0) & (cash >= floor))
+                    owing = np.flatnonzero((credit.balance > 0) & (cash >= floor))
                     if owing.size:
-                        repaid = np.minimum(state.balance[owing], np.maximum(room[owing], 0.0))
+                        repaid = np.minimum(credit.balance[owing], np.maximum(room[owing], 0.0))
                         np.minimum(repaid, cash[owing] - floor, out=repaid)
-                        state.balance[owing] -= repaid
+                        credit.balance[owing] -= repaid
                         cash[owing] -= repaid
                         room[owing] -= repaid
-            state.balance_out[:, t] = state.balance
+            credit.balance_out[:, t] = credit.balance
         if not conditions:
             continue
         # 8. conditions on the month's closing figures
@@ -252,14 +262,16 @@ def manage(scenario: Scenario, draws: Draws, flows: ManagedFlows) -> Management:
             k = min(BURN_MONTHS, t + 1)
             mean_burn = burn.sum(axis=0) / k if k == BURN_MONTHS else burn[:k].sum(axis=0) / k
             liquidity = cash - floor
-            for state in credits:
-                if state.available(t):
-                    liquidity = liquidity + np.maximum(state.limit - state.balance, 0.0)
+            for credit in credits:
+                if credit.available(t):
+                    liquidity = liquidity + np.maximum(credit.limit - credit.balance, 0.0)
             with np.errstate(divide="ignore", invalid="ignore"):
                 runway = np.where(mean_burn > 0, liquidity / mean_burn, np.inf)
         for state in actions:
             cond = state.action.when
-            holds = _holds(cond, t, cash if cond.measure == "cash" else runway)
+            measure = cash if cond.measure == "cash" else runway
+            assert measure is not None  # runway is computed when a condition reads it
+            holds = _holds(cond, t, measure)
             if holds is None:
                 continue
             rows = np.flatnonzero(holds & (state.pending == never) & (state.next_ok <= t))
@@ -267,27 +279,28 @@ def manage(scenario: Scenario, draws: Draws, flows: ManagedFlows) -> Management:
                 continue
             state.fires[rows] += 1
             state.fired[rows] = np.minimum(state.fired[rows], t)
-            lag = state.lag if np.ndim(state.lag) == 0 else state.lag[rows]
+            lag = _rows(state.lag, rows)
             effect = t + lag
             state.pending[rows] = np.where(effect < h, effect, never)
             if state.action.once:
                 state.next_ok[rows] = never
             else:
                 state.next_ok[rows] = effect + state.action.cooldown_months
-        for state in bridges:
-            cond = state.event.when
-            assert cond is not None
-            holds = _holds(cond, t, cash if cond.measure == "cash" else runway)
+        for bridge in bridges:
+            when = bridge.event.when
+            assert when is not None
+            measure = cash if when.measure == "cash" else runway
+            assert measure is not None  # runway is computed when a condition reads it
+            holds = _holds(when, t, measure)
             if holds is None:
                 continue
-            rows = np.flatnonzero(holds & (state.triggered == h))
+            rows = np.flatnonzero(holds & (bridge.triggered == h))
             if rows.size == 0:
                 continue
-            state.triggered[rows] = t
-            delay = state.delay if np.ndim(state.delay) == 0 else state.delay[rows]
-            arrive = t + delay
-            closes = state.closes[rows] & (arrive < h)
-            state.arrive[rows[closes]] = arrive[closes] if np.ndim(arrive) else arrive
+            bridge.triggered[rows] = t
+            arrive = t + _rows(bridge.delay, rows)
+            closes = bridge.closes[rows] & (arrive < h)
+            bridge.arrive[rows[closes]] = _rows(arrive, closes)
 
     return Management(
         fired={s.action.name: s.fired for s in actions},

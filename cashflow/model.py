@@ -149,9 +149,8 @@ def _at(a: np.ndarray, rows: np.ndarray, months: np.ndarray) -> np.ndarray | flo
     """Values of an input on ``rows`` in ``months`` (per row); scalar for a constant."""
     if a.shape == (1, 1):
         return float(a[0, 0])
-    if a.shape[1] == 1:
-        return a[rows, 0]
-    return a[rows, months]
+    values: np.ndarray = a[rows, 0] if a.shape[1] == 1 else a[rows, months]
+    return values
 
 
 def _event_month(ctx: _Context, event: Funding | Shock) -> tuple[np.ndarray, np.ndarray]:
@@ -176,7 +175,7 @@ def _event_month(ctx: _Context, event: Funding | Shock) -> tuple[np.ndarray, np.
 def _start_into(ctx: _Context, line: Line, out: np.ndarray) -> None:
     """``start`` line's base amount into ``out`` (n, H, month-major)."""
     name = line.name
-    start_in = ctx.inp(f"{name}.start")
+    start_in = ctx.draws.inputs[f"{name}.start"]
     by_month_start = start_in.shape[1] > 1  # vary "month" / "year": start_t * growth factor_t
     start = 1.0 if by_month_start else _per_path(start_in)
     growth = ctx.inp(f"{name}.growth")
@@ -187,10 +186,10 @@ def _start_into(ctx: _Context, line: Line, out: np.ndarray) -> None:
 
     if z is None and growth is None:
         by_month[...] = start
-    elif z is None and growth.shape == (1, 1):
+    elif z is None and growth is not None and growth.shape == (1, 1):
         row = np.exp(np.log1p(growth[0, 0]) * ctx.t)
         np.multiply(np.reshape(start, (-1, 1)), row, out=out)
-    elif z is None and growth.shape[1] == 1:
+    elif z is None and growth is not None and growth.shape[1] == 1:
         by_month[0] = start
         step = growth[:, 0] + 1.0
         for t in range(1, ctx.horizon):
@@ -198,7 +197,7 @@ def _start_into(ctx: _Context, line: Line, out: np.ndarray) -> None:
     else:
         # Factors 1 + g_t (t >= 1) after the start amount in column 0, then their running product.
         if z is not None:
-            np.multiply(z, _scalar(ctx.inp(f"{name}.growth_noise")), out=out)
+            np.multiply(z, _scalar(ctx.draws.inputs[f"{name}.growth_noise"]), out=out)
             if growth is None:
                 out += 1.0
             elif growth.shape[1] == 1:
@@ -207,6 +206,7 @@ def _start_into(ctx: _Context, line: Line, out: np.ndarray) -> None:
                 out += growth
                 out += 1.0
         else:
+            assert growth is not None  # z is None: the branches above took a missing growth
             np.add(growth, 1.0, out=out)
         out[:, 0] = start
         _running(np.multiply, out)
@@ -257,12 +257,13 @@ def _line_stages(ctx: _Context, line: Line, out: np.ndarray) -> Iterator[str | S
     elif line.schedule is not None:
         _schedule_into(ctx, line, out)
     else:
-        ratio = _scalar(ctx.inp(f"{line.name}.ratio"))
+        assert line.share_of is not None  # a line has a start, a schedule or a share_of
+        ratio = _scalar(ctx.draws.inputs[f"{line.name}.ratio"])
         np.multiply(ctx.kept[line.share_of], ratio, out=out)
     yield "base"
     z = ctx.draws.noise.get(f"{line.name}:volatility_z")
     if z is not None:
-        v = _scalar(ctx.inp(f"{line.name}.volatility"))
+        v = _scalar(ctx.draws.inputs[f"{line.name}.volatility"])
         mult = ctx.scratch(1)
         np.multiply(z, v, out=mult)
         mult -= np.multiply(v, v) * 0.5
@@ -513,6 +514,7 @@ class _Replay:
     ) -> Overflow:
         """Blame ``stage`` of ``line`` (or an input of it) for the ``bad`` cells of ``out``."""
         name = line.name
+        fields: tuple[str, ...]
         if isinstance(stage, Shock):
             fields = ("factor",)
         else:
@@ -531,8 +533,8 @@ class _Replay:
                 if found is not None:
                     return found
         growth = ctx.inp(f"{name}.growth")
-        yearly = stage == "base" and line.growth_per == "year" and growth is not None
-        if yearly and (growth < -1).any():
+        yearly = stage == "base" and line.growth_per == "year"
+        if yearly and growth is not None and (growth < -1).any():
             what = self.text(f"{name}.growth")
             return Overflow(
                 name,

@@ -289,20 +289,25 @@ def _parse(
         correlation = parse_correlations(chk, doc["correlations"], _declared(doc))
     if chk.problems:
         return chk.problems, None
+    # Without problems every required value parsed: each that did not recorded a problem.
+    known = cal.known()
+    assert name is not None and unit is not None and known is not None
+    assert starting_cash is not None and floor is not None
+    start_year, start_month, horizon_months = known
     scenario = Scenario(
-        name=name,  # type: ignore[arg-type]
+        name=name,
         description=description or "",
-        unit=unit,  # type: ignore[arg-type]
-        start_year=cal.start_year,  # type: ignore[arg-type]
-        start_month=cal.start_month,  # type: ignore[arg-type]
-        horizon_months=cal.horizon_months,  # type: ignore[arg-type]
-        starting_cash=starting_cash,  # type: ignore[arg-type]
-        floor=floor,  # type: ignore[arg-type]
+        unit=unit,
+        start_year=start_year,
+        start_month=start_month,
+        horizon_months=horizon_months,
+        starting_cash=starting_cash,
+        floor=floor,
         lines=lines,
         events=events,
         actions=actions,
         credit=credit,
-        questions=questions,  # type: ignore[arg-type]
+        questions=questions,
         source=source,
         file=file,
         raw=doc,
@@ -378,9 +383,10 @@ def _questions(chk: Checker, value: Any, cal: Calendar) -> tuple[dt.date, ...]:
         date = _date(chk, item, path)
         if date is None:
             continue
-        if cal.complete:
-            sy, sm, horizon = cal.start_year, cal.start_month, cal.horizon_months
-            first, last = question_dates(sy, sm, horizon)  # type: ignore[arg-type]
+        known = cal.known()
+        if known is not None:
+            sy, sm, horizon = known
+            first, last = question_dates(sy, sm, horizon)
             if not first <= date <= last:
                 chk.add(
                     path,
@@ -388,7 +394,7 @@ def _questions(chk: Checker, value: Any, cal: Calendar) -> tuple[dt.date, ...]:
                     f"{first.isoformat()} to {last.isoformat()}",
                 )
                 continue
-            assert 1 <= months_before(sy, sm, date) <= horizon  # type: ignore[arg-type,operator]
+            assert 1 <= months_before(sy, sm, date) <= horizon
         out.append(date)
     return tuple(out)
 
@@ -411,6 +417,7 @@ def _date(chk: Checker, value: Any, path: str) -> dt.date | None:
 def _declared(doc: dict[str, Any]) -> set[str]:
     """Every input name the document writes (whether or not it parsed)."""
     out = {"starting_cash"}
+    keys: tuple[str, ...]
     for section, keys in (("lines", lines_module.SPEC_KEYS), ("events", events_module.SPEC_KEYS)):
         tables = doc.get(section)
         if not isinstance(tables, dict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from distributions import Spec
 
@@ -80,19 +80,21 @@ def _parse_event(
         if key == "month":
             if cal.start_year is None or cal.start_month is None:  # no calendar to read it by
                 return None
-            month_of = _MonthReader(cal.start_year, cal.start_month)  # type: ignore[arg-type]
+            month_of = _MonthReader(cal.start_year, cal.start_month)
         return chk.spec(
             t.get(key, default), join(path, key), f"{name}.{key}", source=source, month_of=month_of
         )
 
+    event: Funding | Shock
     if kind == "funding":
         event = _funding(chk, name, t, spec, source, cal)
     elif kind == "shock":
         event = _shock(chk, name, t, spec, source, line_names)
     else:
         return None
-    if "month" in t and event is not None and event.month is not None and cal.complete:
-        _month_in_horizon(chk, event.month, join(path, "month"), cal)
+    known = cal.known()
+    if "month" in t and event.month is not None and known is not None:
+        _month_in_horizon(chk, event.month, join(path, "month"), *known)
     return event if chk.clean_since(mark) else None
 
 
@@ -130,8 +132,8 @@ def _funding(
     check_months_spec(chk, delay, join(path, "delay_months"), cal)
     return Funding(
         name=name,
-        probability=probability,  # type: ignore[arg-type]
-        amount=amount,  # type: ignore[arg-type]
+        probability=probability,
+        amount=amount,
         month=month,
         when=when,
         delay_months=delay,
@@ -150,7 +152,9 @@ def _shock(
     path = f"events.{name}"
     if "probability" not in t:
         chk.add(path, "missing required key 'probability'")
-    per = chk.choice(t["per"], join(path, "per"), ("horizon", "month")) if "per" in t else "horizon"
+    per: Literal["horizon", "month"] | None = "horizon"
+    if "per" in t:
+        per = chk.choice(t["per"], join(path, "per"), ("horizon", "month"))
     if "amount" in t and ("line" in t or "factor" in t):
         chk.add(path, "give either amount, or line and factor, not both")
     elif "amount" not in t and "line" in t and "factor" not in t:
@@ -181,8 +185,8 @@ def _shock(
     chk.per_path(month, join(path, "month"))
     return Shock(
         name=name,
-        probability=probability,  # type: ignore[arg-type]
-        per=per or "horizon",  # type: ignore[arg-type]
+        probability=probability,
+        per=per or "horizon",
         amount=amount,
         line=line,
         factor=factor,
@@ -202,18 +206,19 @@ class _MonthReader:
         return month_index(self.start_year, self.start_month, text)
 
 
-def _month_in_horizon(chk: Checker, spec: Spec, path: str, cal: Calendar) -> None:
+def _month_in_horizon(
+    chk: Checker, spec: Spec, path: str, start_year: int, start_month: int, horizon: int
+) -> None:
     """Every month ``spec`` can take must be a month of the horizon."""
-    horizon = cal.horizon_months
     low, high = chk.bounds(spec)
-    if low >= 0 and high < horizon and math.isfinite(high):  # type: ignore[operator]
+    if low >= 0 and high < horizon and math.isfinite(high):
         return
-    first = month_label(cal.start_year, cal.start_month, 0)  # type: ignore[arg-type]
-    last = month_label(cal.start_year, cal.start_month, horizon - 1)  # type: ignore[arg-type,operator]
+    first = month_label(start_year, start_month, 0)
+    last = month_label(start_year, start_month, horizon - 1)
     valid = f"valid months are {first} to {last}"
 
     def label(x: float) -> str:
-        return month_label_at(cal.start_year, cal.start_month, x)  # type: ignore[arg-type]
+        return month_label_at(start_year, start_month, x)
 
     if spec.is_constant:
         chk.add(path, f"{label(low)} is outside the horizon; {valid}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from distributions import Spec
 from distributions._checks import show
@@ -45,7 +45,13 @@ class Calendar:
 
     @property
     def complete(self) -> bool:
-        return None not in (self.start_year, self.start_month, self.horizon_months)
+        return self.known() is not None
+
+    def known(self) -> tuple[int, int, int] | None:
+        """``(start_year, start_month, horizon_months)`` when all three parsed, else None."""
+        if self.start_year is None or self.start_month is None or self.horizon_months is None:
+            return None
+        return self.start_year, self.start_month, self.horizon_months
 
 
 #: The keys of a line that hold an input (a number or a distribution), besides its schedule.
@@ -82,7 +88,9 @@ def _parse_line(
     path = f"lines.{name}"
     mark = chk.mark()
     chk.keys(t, path, LINE_KEYS, required=("kind",))
-    kind = chk.choice(t["kind"], join(path, "kind"), ("revenue", "cost")) if "kind" in t else None
+    kind: Literal["revenue", "cost"] | None = None
+    if "kind" in t:
+        kind = chk.choice(t["kind"], join(path, "kind"), ("revenue", "cost"))
     source = None
     if "source" in t:
         source = chk.string(t["source"], join(path, "source"), multiline=True)
@@ -121,8 +129,9 @@ def _parse_line(
 
     if not chk.clean_since(mark):
         return None
+    assert kind is not None  # "kind" is required: a missing or wrong kind is a problem above
     present = {k: v for k, v in fields.items() if k in t}
-    return Line(name=name, kind=kind, source=source, **present)  # type: ignore[arg-type]
+    return Line(name=name, kind=kind, source=source, **present)
 
 
 def _reference(chk: Checker, value: Any, path: str, names: list[str]) -> str | None:
@@ -158,8 +167,9 @@ def _schedule(
             out[year] = spec
     if not chk.clean_since(mark):
         return None
-    if cal.complete:
-        needed = years(cal.start_year, cal.start_month, cal.horizon_months)  # type: ignore[arg-type]
+    known = cal.known()
+    if known is not None:
+        needed = years(*known)
         missing = [y for y in needed if y not in out]
         if missing:
             which = ", ".join(map(str, missing))

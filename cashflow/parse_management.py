@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, Literal, cast
 
 from distributions import Spec
 from distributions._checks import fmt, show
@@ -58,7 +58,8 @@ CREDIT_KEYS = ("limit", "interest", "available_from", "until", "repay", "enabled
 ACTION_SPEC_KEYS = ("factor", "cost", "lag_months")
 CREDIT_SPEC_KEYS = ("limit", "interest")
 
-MEASURES = ("cash", "runway")
+Measure = Literal["cash", "runway"]
+MEASURES: tuple[Measure, ...] = ("cash", "runway")
 FORMS = '"cash < NUMBER" or "runway < NUMBER"'
 _CONDITION = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*<\s*(\S+)\s*")
 
@@ -86,7 +87,7 @@ def parse_condition(chk: Checker, t: dict[str, Any], path: str, cal: Calendar) -
         return None
     measure, threshold, text = parsed
     return Condition(
-        measure=measure,  # type: ignore[arg-type]
+        measure=measure,
         threshold=threshold,
         text=text,
         after=after if after is not None else 0,
@@ -94,7 +95,7 @@ def parse_condition(chk: Checker, t: dict[str, Any], path: str, cal: Calendar) -
     )
 
 
-def _condition_text(chk: Checker, value: Any, path: str) -> tuple[str, float, str] | None:
+def _condition_text(chk: Checker, value: Any, path: str) -> tuple[Measure, float, str] | None:
     """``"runway < 9"`` -> ``("runway", 9.0, "runway < 9")``."""
     if not isinstance(value, str):
         got = f"{type_name(value)} ({show(value)})"
@@ -128,14 +129,16 @@ def _condition_text(chk: Checker, value: Any, path: str) -> tuple[str, float, st
             f'a runway threshold must be > 0 months (got {fmt(threshold)}), e.g. "runway < 6"',
         )
         return None
-    return measure, threshold, text
+    return cast(Measure, measure), threshold, text  # one of MEASURES (checked above)
 
 
 # -- months -------------------------------------------------------------------------------------
 
 
 def _label(cal: Calendar, t: int) -> str:
-    return month_label(cal.start_year, cal.start_month, t)  # type: ignore[arg-type]
+    # Only called with a month index read by the calendar's start (see month_of).
+    assert cal.start_year is not None and cal.start_month is not None
+    return month_label(cal.start_year, cal.start_month, t)
 
 
 def month_of(chk: Checker, value: Any, path: str, cal: Calendar) -> int | None:
@@ -281,14 +284,16 @@ def _parse_action(
 
     if not chk.clean_since(mark) or not enabled:
         return None
+    # Without problems both parsed: a missing or wrong when or lag_months is a problem above.
+    assert when is not None and lag is not None
     return Action(
         name=name,
-        when=when,  # type: ignore[arg-type]
+        when=when,
         lines=lines or (),
         factor=factor,
         stop=stop or (),
         cost=cost,
-        lag_months=lag,  # type: ignore[arg-type]
+        lag_months=lag,
         once=bool(once),
         cooldown_months=cooldown,
         source=source,
@@ -392,18 +397,20 @@ def _parse_credit(chk: Checker, name: str, t: dict[str, Any], cal: Calendar) -> 
                 else f"the start month ({_label(cal, 0)}), where it becomes available"
             )
             chk.add(join(path, "until"), f"{_label(cal, until)} must be after {since}")
-    repay = "cash_flow"
+    repay: Literal["cash_flow", "maturity"] | None = "cash_flow"
     if "repay" in t:
         repay = chk.choice(t["repay"], join(path, "repay"), ("cash_flow", "maturity"))
 
     if not chk.clean_since(mark) or not enabled:
         return None
+    # Without problems all parsed: a missing or wrong limit, interest or repay is a problem above.
+    assert limit is not None and interest is not None and repay is not None
     return Credit(
         name=name,
-        limit=limit,  # type: ignore[arg-type]
-        interest=interest,  # type: ignore[arg-type]
+        limit=limit,
+        interest=interest,
         available_from=start,
         until=until,
-        repay=repay,  # type: ignore[arg-type]
+        repay=repay,
         source=source,
     )

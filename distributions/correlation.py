@@ -93,8 +93,8 @@ def check_matrix(
         )
     fixed = nearest_correlation(m)
     change = np.abs(fixed - m)
-    i, j = np.unravel_index(np.argmax(change), change.shape)
-    i, j = sorted((int(i), int(j)))
+    row, col = np.unravel_index(np.argmax(change), change.shape)
+    i, j = sorted((int(row), int(col)))
     warnings.warn(
         RunwayWarning(
             f"{path}: matrix repaired to the nearest positive semi-definite one; "
@@ -162,7 +162,8 @@ def _project_psd(x: np.ndarray) -> np.ndarray:
     """Nearest (Frobenius) symmetric PSD matrix: negative eigenvalues set to zero."""
     w, v = np.linalg.eigh(x)
     out = (v * np.maximum(w, 0.0)) @ v.T
-    return (out + out.T) / 2.0
+    symmetric: np.ndarray = (out + out.T) / 2.0
+    return symmetric
 
 
 def nearest_correlation(
@@ -186,16 +187,16 @@ def nearest_correlation(
         y_old = y
         y = x.copy()
         np.fill_diagonal(y, 1.0)
-        scale = max(np.linalg.norm(y), 1.0)
+        scale = max(float(np.linalg.norm(y)), 1.0)
         if np.linalg.norm(y - y_old) / scale < tol and np.linalg.norm(x - y) / scale < tol:
             break
     # Final clean-up (changes entries by ~tol): exactly PSD to rounding, exactly unit diagonal.
     x = _project_psd(y)
     d = np.sqrt(np.diag(x))
     x = x / np.outer(d, d)
-    x = (x + x.T) / 2.0
-    np.fill_diagonal(x, 1.0)
-    return x
+    out: np.ndarray = (x + x.T) / 2.0
+    np.fill_diagonal(out, 1.0)
+    return out
 
 
 def _factor(c: np.ndarray) -> np.ndarray:
@@ -204,7 +205,8 @@ def _factor(c: np.ndarray) -> np.ndarray:
         return np.linalg.cholesky(c)
     except np.linalg.LinAlgError:
         w, v = np.linalg.eigh(c)
-        return v * np.sqrt(np.maximum(w, 0.0))
+        factor: np.ndarray = v * np.sqrt(np.maximum(w, 0.0))
+        return factor
 
 
 def iman_conover(

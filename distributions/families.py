@@ -88,7 +88,7 @@ def _ordered_pair(v: dict[str, Any], lo: str, hi: str, ctx: Context) -> float:
     """``v[hi] - v[lo]`` after checking ``lo < high`` and a finite width."""
     if not v[lo] < v[hi]:
         fail(ctx.path, f"{ctx.family} needs {lo} < {hi} (got {lo}={fmt(v[lo])}, {hi}={fmt(v[hi])})")
-    width = v[hi] - v[lo]
+    width: float = v[hi] - v[lo]
     if not math.isfinite(width):
         fail(ctx.path, f"{ctx.family} range {lo}={fmt(v[lo])} to {hi}={fmt(v[hi])} is too wide")
     return width
@@ -193,7 +193,8 @@ def _gamma_moments(v: dict[str, Any], _: list[pct.Point], ctx: Context) -> dict[
 
 
 def _gamma_pct(v: dict[str, Any], points: list[pct.Point], ctx: Context) -> dict[str, Any]:
-    return pct.gamma_from(*_checked(points, ctx, log=True), ctx.path)
+    a, b = _checked(points, ctx, log=True)
+    return pct.gamma_from(a, b, ctx.path)
 
 
 def _student_t(v: dict[str, Any], _: list[pct.Point], ctx: Context) -> dict[str, Any]:
@@ -229,19 +230,23 @@ def _from_points(solve: Callable[..., dict[str, float]], *, log: bool) -> Resolv
 
 
 def _normal_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
-    return p["mean"] + p["sd"] * special.ndtri(u)
+    x: np.ndarray = p["mean"] + p["sd"] * special.ndtri(u)
+    return x
 
 
 def _lognormal_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
-    return p["median"] * np.exp(p["sigma"] * special.ndtri(u))
+    x: np.ndarray = p["median"] * np.exp(p["sigma"] * special.ndtri(u))
+    return x
 
 
 def _uniform_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
-    return p["low"] + (p["high"] - p["low"]) * u
+    x: np.ndarray = p["low"] + (p["high"] - p["low"]) * u
+    return x
 
 
 def _weibull_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
-    return p["scale"] * np.power(-np.log1p(-u), 1.0 / p["shape"])
+    x: np.ndarray = p["scale"] * np.power(-np.log1p(-u), 1.0 / p["shape"])
+    return x
 
 
 def _triangular_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
@@ -249,11 +254,13 @@ def _triangular_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
     scale = p["max"] - p["min"]
     c = (p["mode"] - p["min"]) / scale
     x = np.where(u < c, np.sqrt(c * u), 1.0 - np.sqrt((1.0 - c) * (1.0 - u)))
-    return x * scale + p["min"]
+    y: np.ndarray = x * scale + p["min"]
+    return y
 
 
 def _exponential_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
-    return p["mean"] * -np.log1p(-u)
+    x: np.ndarray = p["mean"] * -np.log1p(-u)
+    return x
 
 
 # scipy.stats' ppf is ``_ppf(q, *shapes) * scale + loc``; the kernels below use the same special
@@ -265,7 +272,8 @@ _BETA_PPF = getattr(special._ufuncs, "_beta_ppf", None)
 
 def _scaled_beta(a: float, b: float, low: float, width: float, u: np.ndarray) -> np.ndarray:
     x = special.betaincinv(a, b, u) if _BETA_PPF is None else _BETA_PPF(u, a, b)
-    return x * width + low
+    y: np.ndarray = x * width + low
+    return y
 
 
 def _pert_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
@@ -277,11 +285,13 @@ def _beta_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
 
 
 def _gamma_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
-    return special.gammaincinv(p["shape"], u) * p["scale"]
+    x: np.ndarray = special.gammaincinv(p["shape"], u) * p["scale"]
+    return x
 
 
 def _student_t_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
-    return special.stdtrit(p["df"], u) * p["scale"] + p["loc"]
+    x: np.ndarray = special.stdtrit(p["df"], u) * p["scale"] + p["loc"]
+    return x
 
 
 _TWO_PCT = "two percentiles such as p10 and p90"

@@ -160,7 +160,7 @@ def empirical_csv(v: dict[str, Any], _: list[Point], ctx: Context) -> dict[str, 
         if column not in header:
             fail(ctx.path, f"{where} has no column '{column}'{did_you_mean(column, header)}")
         col = header.index(column)
-        values = []
+        values: list[float] = []
         for line, row in enumerate(rows, start=2):
             cell = row[col].strip() if col < len(row) else ""
             if not cell:
@@ -188,11 +188,12 @@ def _size(n: int) -> str:
     """A file size for people: ``512 bytes``, ``3.4 MB``, ``2.0 GB`` (powers of 1024)."""
     if n < 1024:
         return f"{n} bytes"
+    size: float = n
     for unit in ("KB", "MB", "GB", "TB"):
-        n /= 1024
-        if n < 1024 or unit == "TB":
+        size /= 1024
+        if size < 1024 or unit == "TB":
             break
-    return f"{n:.1f} {unit}"
+    return f"{size:.1f} {unit}"
 
 
 def _csv_text(file: Path, where: str, ctx: Context) -> str:

@@ -149,5 +149,5 @@ def gamma_from(a: Point, b: Point, path: str) -> dict[str, float]:
     for p in (a, b):
         got = scale * special.gammaincinv(shape, p.level)
         if not abs(got - p.value) <= 1e-9 * abs(p.value):
-            fail(path, f"{why} to 1e-9 (the best gamma gives {p.key}={fmt(got)})")
+            fail(path, f"{why} to 1e-9 (the best gamma gives {p.key}={fmt(float(got))})")
     return {"shape": shape, "scale": float(scale)}

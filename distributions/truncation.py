@@ -53,7 +53,8 @@ class TruncatedDist:
             x = self.base.isf(self._s_high + (1.0 - q) * self.mass)
         else:
             x = self.base.ppf(self._f_low + q * self.mass)
-        return np.clip(x, self.low, self.high)
+        clipped: np.ndarray = np.clip(x, self.low, self.high)
+        return clipped
 
     def _lower_tail(self, q: float) -> float:
         """``ppf(q)``, accurate even for tiny ``q``."""
@@ -77,7 +78,8 @@ class TruncatedDist:
             p = (self._s_low - self.base.sf(x)) / self.mass
         else:
             p = (self.base.cdf(x) - self._f_low) / self.mass
-        return np.clip(p, 0.0, 1.0)
+        clipped: np.ndarray = np.clip(p, 0.0, 1.0)
+        return clipped
 
     def _integral(self, func: Any) -> float:
         """``E[func(X)]``: the integral of ``func(ppf(u))`` over u in (0, 1), taken as two tails
@@ -89,9 +91,10 @@ class TruncatedDist:
                 q = math.exp(-t)
                 return float(func(np.float64(tail(q))) * q) if q > 0.0 else 0.0
 
-            return integrate.quad(
+            value: float = integrate.quad(
                 integrand, math.log(2.0), math.inf, epsabs=0.0, epsrel=1e-10, limit=100
             )[0]
+            return value
 
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", integrate.IntegrationWarning)
