@@ -203,7 +203,9 @@ def manage(scenario: Scenario, draws: Draws, flows: ManagedFlows) -> Management:
                 costs[due] += one_off
                 extra[due] -= one_off
         # 2. the touched lines at their multipliers
-        for name in active:
+        for name in multiplier:  # in line order, never a set's: the sums' order is fixed
+            if name not in active:
+                continue
             delta = (multiplier[name] - 1.0) * flows.lines[name][:, t]
             if kinds[name] == "revenue":
                 revenue += delta
