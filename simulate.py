@@ -531,13 +531,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.until_ci is not None and not scenario.questions:
         raise ScenarioError(f"{args.scenario}: --until-ci needs question dates (questions = [...])")
     seed = fresh_entropy() if args.seed is None else args.seed
+    paths = args.paths or (1 if args.until_ci is not None else DEFAULT_PATHS)
+    sampler = args.sampler or "mc"
     spec = {
         "variant": args.variant,
         "sets": [[key, value] for key, value in sets],
         "seed": seed,
-        "paths": args.paths or (1 if args.until_ci is not None else DEFAULT_PATHS),
-        "sampler": args.sampler or "mc",
-        "batch_size": batch_size_for(scenario, *([args.memory_bytes] if args.memory_bytes else [])),
+        "paths": paths,
+        "sampler": sampler,
+        "batch_size": batch_size_for(
+            scenario,
+            *([args.memory_bytes] if args.memory_bytes else []),
+            sampler=sampler,
+            paths=paths,
+        ),
         "until_ci": args.until_ci,
         "compare": args.compare,
         "max_paths": args.max_paths,

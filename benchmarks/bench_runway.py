@@ -104,7 +104,8 @@ def agreement(
                 f"P(runs out before {key})",
                 p,
                 r["probability"],
-                (p - r["probability"]) / math.hypot(se, r["std_error"]),
+                # se is None when no path or every path runs out: the reference's alone
+                (p - r["probability"]) / (math.hypot(se or 0.0, r["std_error"]) or math.inf),
             )
         )
     # Quantile and tail figures: standard errors from the reference's spread (normal approx.).

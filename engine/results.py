@@ -2,7 +2,29 @@
 
 Runway is survival data: a path still at or above the floor at the horizon is censored there,
 so a runway percentile that is never reached is "beyond the horizon", never the horizon itself.
-Every probability comes with its standard error and a 95% Wilson score interval.
+
+Every probability comes with its standard error and a 95% confidence interval, computed by one
+function, :func:`probability_intervals` (the answers, the convergence table, the survival band
+and ``--until-ci`` all use it):
+
+- plain Monte Carlo (``"mc"``), and ``"lhs"`` / ``"sobol"`` on a scenario without uncertain
+  per-path inputs (the sampler then has nothing to act on and the run is plain Monte Carlo):
+  binomial standard error sqrt(p (1 - p) / N) and the 95% Wilson score interval;
+- ``"lhs"`` and ``"sobol"`` otherwise: the paths of a batch are not independent draws, but each
+  batch is an independent randomization (its own seed), so the B batch estimates
+  p_b = k_b / n_b are independent replicates. The estimate stays p = K / N (K = sum k_b,
+  N = sum n_b), the size-weighted mean of the p_b. With Var(p_b) = s2 / n_b (the batch's
+  variance falls as 1 / n_b, which makes the smaller last batch count for less),
+  s2 = sum n_b (p_b - p)**2 / (B - 1) is an unbiased estimate of s2, and
+  SE = sqrt(s2 / N) = sqrt(sum n_b (p_b - p)**2 / ((B - 1) N)); for equal batches this is the
+  usual standard error of the mean of the B replicates. The 95% interval is
+  p +- t(0.975, B - 1) SE (Student t), clipped to [0, 1]. It needs at least
+  :data:`MIN_REPLICATES` batches; with fewer, and when no path or every path runs out (k = 0 or
+  k = N: the replicates then all agree and say nothing), the binomial (Wilson) interval is used
+  instead (conservative for Latin hypercube) and the answer carries a note saying so.
+
+When no path or every path runs out, there is no standard error to give (``std_error`` is
+None): the Wilson interval's far end is the bound on the chance.
 """
 
 from __future__ import annotations
@@ -10,12 +32,15 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cashflow import calendar
+from cashflow.draws import per_path_inputs
 from cashflow.scenario import Scenario
 from distributions.errors import ScenarioError
 from engine.histogram import Histograms
@@ -24,18 +49,30 @@ from engine.outcomes import Layout
 
 __all__ = [
     "BEYOND",
+    "MIN_REPLICATES",
     "PERCENTILES",
+    "REPLICATE_SAMPLERS",
     "Z95",
     "Answer",
+    "BatchMoments",
+    "Intervals",
     "Results",
     "check_question_date",
+    "probability_intervals",
+    "replicates_apply",
     "runway_months",
+    "sampler_inputs",
     "wilson_interval",
 ]
 
 BEYOND = "beyond the horizon"
 PERCENTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
 Z95 = 1.959963984540054
+#: Fewest batches (independent replicates) for an interval of an lhs / sobol run from the
+#: replicates; below it, the binomial (Wilson) interval, with a note.
+MIN_REPLICATES = 30
+#: Samplers whose paths are not independent draws: their intervals come from the batches.
+REPLICATE_SAMPLERS = ("lhs", "sobol")
 
 
 def runway_months(ruin_counts: np.ndarray, q: float) -> int | str:
@@ -74,26 +111,230 @@ def wilson_interval(successes: np.ndarray | int, n: np.ndarray | int, z: float =
     return low, high
 
 
+def sampler_inputs(sampler: str, scenario: Scenario) -> list[str]:
+    """The inputs ``sampler`` stratifies in ``scenario``: its uncertain per-path inputs
+    (:func:`cashflow.draws.per_path_inputs`) for "lhs" and "sobol", none for "mc"."""
+    return per_path_inputs(scenario) if sampler in REPLICATE_SAMPLERS else []
+
+
+def replicates_apply(sampler: str, scenario: Scenario) -> bool:
+    """True when the run's intervals come from its batches as replicates: an "lhs" or "sobol"
+    run of a scenario with an uncertain per-path input to act on (otherwise the run is plain
+    Monte Carlo, bit for bit)."""
+    return bool(sampler_inputs(sampler, scenario))
+
+
+def _ruined_before(batch_ruin_counts: Any) -> np.ndarray:
+    """(B, H + 1) paths by ruin month -> (B, H + 1) paths ruined in months < m, m = 0..H."""
+    rows = np.asarray(batch_ruin_counts, dtype=np.int64).reshape(len(batch_ruin_counts), -1)
+    out = np.zeros_like(rows)
+    np.cumsum(rows[:, :-1], axis=1, out=out[:, 1:])
+    return out
+
+
+def square_sums(batch_ruin_counts: Any, batch_sizes: Any) -> dict[int, np.ndarray]:
+    """{batch size n: (H + 1,) sum over the batches of that size of k_b[m]**2}, k_b[m] the
+    batch's paths ruined in months < m. Exact integers, so the same whatever order the batches
+    are added in (the runner adds them chunk by chunk, :class:`Results` all at once)."""
+    sizes = np.asarray(batch_sizes, dtype=np.int64)
+    k = _ruined_before(batch_ruin_counts)
+    return {int(n): (k[sizes == n] ** 2).sum(axis=0) for n in np.unique(sizes)}
+
+
+def _mean_square(sums: Mapping[int, Any], like: Any = 0.0) -> np.ndarray:
+    """sum_b k_b**2 / n_b = sum_b n_b p_b**2 from :func:`square_sums` (in increasing batch
+    size: the same float operations whoever calls it)."""
+    total = np.zeros_like(np.asarray(like, dtype=float))
+    for n in sorted(sums):
+        total = total + np.asarray(sums[n]) / n
+    return total
+
+
+@dataclass(frozen=True)
+class BatchMoments:
+    """All the intervals need of a run's per-batch ruin counts: ``paths`` N, ``batches`` B,
+    ``ruined`` (H + 1,) K[m] = paths ruined in months < m, and ``square_sums`` (see
+    :func:`square_sums`)."""
+
+    paths: int
+    batches: int
+    ruined: np.ndarray
+    square_sums: dict[int, np.ndarray]
+
+    @classmethod
+    def of_batches(cls, batch_ruin_counts: np.ndarray, batch_sizes: np.ndarray) -> BatchMoments:
+        counts = np.asarray(batch_ruin_counts, dtype=np.int64)
+        total = counts.sum(axis=0, dtype=np.int64)
+        ruined = np.concatenate([[0], np.cumsum(total[:-1])]).astype(np.int64)
+        return cls(
+            paths=int(np.sum(batch_sizes)),
+            batches=len(batch_sizes),
+            ruined=ruined,
+            square_sums=square_sums(counts, batch_sizes),
+        )
+
+    def mean_square(self) -> np.ndarray:
+        """(H + 1,) sum_b k_b[m]**2 / n_b."""
+        return _mean_square(self.square_sums, self.ruined)
+
+    def interval(self, months: int, stratified: bool) -> Intervals:
+        """The chance of running out in the first ``months`` months, with its interval
+        (:func:`probability_intervals`)."""
+        ms = _mean_square({size: s[months] for size, s in self.square_sums.items()})
+        return probability_intervals(
+            int(self.ruined[months]), self.paths, self.batches, ms, stratified
+        )
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """Probabilities with their standard errors and 95% intervals (arrays of one shape).
+
+    ``std_error``: NaN where undefined (no path or every path ran out); ``replicates``: True
+    where the interval comes from the batches as replicates (Student t), False where it is the
+    binomial (Wilson) one; ``variance``: the per-path variance behind the standard error,
+    SE**2 = variance / paths (p (1 - p) for the binomial)."""
+
+    probability: np.ndarray
+    std_error: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    replicates: np.ndarray
+    variance: np.ndarray
+
+
+def probability_intervals(
+    k: np.ndarray | int,
+    n: np.ndarray | int,
+    batches: np.ndarray | int,
+    mean_square: np.ndarray | float,
+    stratified: bool,
+) -> Intervals:
+    """The one place a probability's standard error and 95% interval are computed; vectorized.
+
+    ``k`` of ``n`` paths ran out, in ``batches`` batches with ``mean_square`` =
+    sum_b k_b**2 / n_b (:meth:`BatchMoments.mean_square`). ``stratified``: the batches are
+    independent randomizations of an lhs / sobol design (:func:`replicates_apply`); the
+    intervals come from them where there are at least :data:`MIN_REPLICATES` batches and
+    0 < k < n, else (and always for plain Monte Carlo) the binomial standard error and the
+    Wilson interval. The formulas: see the module docstring."""
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    b = np.asarray(batches)
+    p = k / n
+    variance = p * (1 - p)
+    se = np.sqrt(variance / n)
+    low, high = wilson_interval(k, n)
+    use = np.asarray(stratified & (b >= MIN_REPLICATES) & (k > 0) & (k < n))
+    if use.any():
+        from scipy import stats
+
+        # sum_b n_b (p_b - p)**2 = sum_b k_b**2 / n_b - K p (>= 0 up to rounding)
+        spread = np.maximum(np.asarray(mean_square, dtype=float) - k * p, 0.0)
+        dof = np.maximum(b - 1, 1)
+        rep_variance = spread / dof
+        rep_se = np.sqrt(rep_variance / n)
+        half = stats.t.ppf(0.975, dof) * rep_se
+        variance = np.where(use, rep_variance, variance)
+        se = np.where(use, rep_se, se)
+        low = np.where(use, np.clip(p - half, 0, 1), low)
+        high = np.where(use, np.clip(p + half, 0, 1), high)
+    se = np.where((k == 0) | (k == n), np.nan, se)
+    return Intervals(p, se, low, high, use, variance)
+
+
 @dataclass(frozen=True)
 class Answer:
-    """The answer to "what is the chance cash runs out before ``before``?"."""
+    """The answer to "what is the chance cash runs out before ``before``?".
+
+    ``std_error``: None when no path or every path runs out (the 95% interval's far end is then
+    the bound on the chance). ``method``: how the interval was computed, "binomial" (standard
+    error sqrt(p (1 - p) / n), Wilson interval) or "replicates (B batches, Student t)" (lhs /
+    sobol: see the module docstring). ``note``: why an lhs / sobol run fell back to the
+    binomial interval ("" otherwise). ``replicates``: how many batches the interval comes from
+    (0 for the binomial interval)."""
 
     before: dt.date
     months: int
     probability: float
-    std_error: float
+    std_error: float | None
     ci95: tuple[float, float]
     paths: int
     seed: int
+    method: str = "binomial"
+    note: str = ""
+    replicates: int = 0
 
     @classmethod
     def of_counts(cls, before: dt.date, months: int, ruin_counts: np.ndarray, seed: int) -> Answer:
-        """The answer from (H + 1,) ruin-month counts: the share of paths ruined in the first
-        ``months`` months, its standard error and 95% Wilson interval."""
+        """The plain Monte Carlo answer from (H + 1,) ruin-month counts: the share of paths
+        ruined in the first ``months`` months, its binomial standard error and 95% Wilson
+        interval."""
         k, n = int(ruin_counts[:months].sum()), int(ruin_counts.sum())
-        p = k / n
-        lo, hi = wilson_interval(k, n)
-        return cls(before, months, p, math.sqrt(p * (1 - p) / n), (float(lo), float(hi)), n, seed)
+        return cls._of(before, months, probability_intervals(k, n, 1, 0.0, False), n, seed)
+
+    @classmethod
+    def of_moments(
+        cls,
+        before: dt.date,
+        months: int,
+        moments: BatchMoments,
+        seed: int,
+        sampler: str = "mc",
+        stratified: bool = False,
+    ) -> Answer:
+        """The answer from a run's :class:`BatchMoments`; ``stratified``: the run's batches are
+        replicates of an lhs / sobol design (:func:`replicates_apply`)."""
+        k, n, b = int(moments.ruined[months]), moments.paths, moments.batches
+        found = moments.interval(months, stratified)
+        if bool(found.replicates):
+            method = f"replicates ({b} batches, Student t)"
+            return cls._of(before, months, found, n, seed, method, replicates=b)
+        note = ""
+        if sampler in REPLICATE_SAMPLERS:
+            if not stratified:
+                note = (
+                    f"sampler '{sampler}' had nothing to act on (no uncertain input drawn once "
+                    "per path): plain Monte Carlo interval"
+                )
+            elif k in (0, n):
+                note = f"{'no' if k == 0 else 'every'} path runs out: Wilson interval"
+            elif b < MIN_REPLICATES:
+                note = (
+                    f"fewer than {MIN_REPLICATES} batches ({b}): plain Monte Carlo interval, "
+                    + (
+                        "conservative for lhs"
+                        if sampler == "lhs"
+                        else "usually conservative for sobol"
+                    )
+                )
+        return cls._of(before, months, found, n, seed, "binomial", note)
+
+    @classmethod
+    def _of(
+        cls,
+        before: dt.date,
+        months: int,
+        found: Intervals,
+        n: int,
+        seed: int,
+        method: str = "binomial",
+        note: str = "",
+        replicates: int = 0,
+    ) -> Answer:
+        se = float(found.std_error)
+        return cls(
+            before,
+            months,
+            float(found.probability),
+            None if math.isnan(se) else se,
+            (float(found.low), float(found.high)),
+            n,
+            seed,
+            method,
+            note,
+            replicates,
+        )
 
     def as_dict(self, scenario_name: str = "") -> dict:
         return {
@@ -104,6 +345,8 @@ class Answer:
             "probability": self.probability,
             "ci95": list(self.ci95),
             "std_error": self.std_error,
+            "method": self.method,
+            **({"note": self.note} if self.note else {}),
             "paths": self.paths,
             "seed": self.seed,
         }
@@ -111,9 +354,11 @@ class Answer:
     def sentence(self) -> str:
         lo, hi = self.ci95
         paths = f"{self.paths:,} path" + ("s" if self.paths != 1 else "")
+        how = f"; 95% CI from {self.replicates} batches as replicates" if self.replicates else ""
+        note = f"; {self.note}" if self.note else ""
         return (
             f"Chance cash runs out before {self.before.isoformat()}: {100 * self.probability:.1f}% "
-            f"(95% CI {100 * lo:.1f}–{100 * hi:.1f}%) — {paths}, seed {self.seed}"
+            f"(95% CI {100 * lo:.1f}–{100 * hi:.1f}%) — {paths}, seed {self.seed}{how}{note}"
         )
 
 
@@ -172,6 +417,23 @@ class Results:
         """(H + 1,) paths by ruin month over the whole run (index H: never)."""
         return self.batch_ruin_counts.sum(axis=0)
 
+    @functools.cached_property
+    def moments(self) -> BatchMoments:
+        """The per-batch ruin counts' :class:`BatchMoments` (what the intervals need)."""
+        return BatchMoments.of_batches(self.batch_ruin_counts, self.batch_sizes)
+
+    @property
+    def sampler_inputs(self) -> list[str]:
+        """The inputs the sampler stratified (none for "mc", and none when the scenario has no
+        uncertain per-path input: the run is then plain Monte Carlo)."""
+        return sampler_inputs(self.sampler, self.scenario)
+
+    @functools.cached_property
+    def stratified(self) -> bool:
+        """True when the intervals come from the batches as replicates (lhs / sobol with an
+        input to act on; see the module docstring)."""
+        return replicates_apply(self.sampler, self.scenario)
+
     def month_label(self, t: int) -> str:
         """``"YYYY-MM"`` of month index t."""
         return calendar.month_label(self.scenario.start_year, self.scenario.start_month, t)
@@ -183,22 +445,33 @@ class Results:
 
     # ----- the runway question --------------------------------------------------------------
     def probability_runs_out_before(self, before: dt.date | str) -> Answer:
-        """P(ruin month < whole months from start to ``before``), with SE and Wilson 95% CI."""
+        """P(ruin month < whole months from start to ``before``), with its standard error and
+        95% CI (binomial / Wilson, or from the batches for lhs / sobol: the module docstring)."""
         if isinstance(before, str):
             before = _parse_date(before)
         months = self.month_index_before(before)
-        return Answer.of_counts(before, months, self.ruin_counts, self.seed)
+        return Answer.of_moments(
+            before, months, self.moments, self.seed, self.sampler, self.stratified
+        )
 
     def answers(self) -> list[Answer]:
         return [self.probability_runs_out_before(d) for d in self.scenario.questions]
 
     # ----- tables ---------------------------------------------------------------------------
     def survival(self) -> pd.DataFrame:
-        """P(cash stays at or above the floor through month t), t = 0..H-1, with 95% band."""
+        """P(cash stays at or above the floor through month t), t = 0..H-1, with 95% band
+        (Wilson, or from the batches for lhs / sobol as :meth:`probability_runs_out_before`)."""
         h, n = self.horizon_months, self.paths
         ruined = np.cumsum(self.ruin_counts[:h])
         alive = n - ruined
-        lo, hi = wilson_interval(alive, n)
+        if self.stratified:
+            m = self.moments
+            found = probability_intervals(
+                m.ruined[1:], n, m.batches, m.mean_square()[1:], stratified=True
+            )
+            lo, hi = 1 - found.high, 1 - found.low
+        else:
+            lo, hi = wilson_interval(alive, n)
         return pd.DataFrame(
             {
                 "month": np.arange(h),
@@ -396,13 +669,23 @@ class Results:
         )
 
     def convergence(self, before: dt.date | str) -> pd.DataFrame:
-        """The answer after each batch (cumulative paths), with its 95% Wilson band
-        (``low``, ``high``) and the range expected around the final estimate at that many paths
+        """The answer after each batch (cumulative paths), with its 95% band (``low``, ``high``:
+        the interval :meth:`probability_runs_out_before` would give after that many batches)
+        and the range expected around the final estimate at that many paths
         (``expected_low``, ``expected_high``; see :meth:`expected_range`)."""
         months = self.probability_runs_out_before(before).months
-        k = np.cumsum(self.batch_ruin_counts[:, :months].sum(axis=1))
+        k_b = _ruined_before(self.batch_ruin_counts)[:, months]
+        sizes = np.asarray(self.batch_sizes, dtype=np.int64)
+        k = np.cumsum(k_b)
         n = np.cumsum(self.batch_sizes)
-        lo, hi = wilson_interval(k, n)
+        if self.stratified:
+            running = {int(s): np.cumsum(np.where(sizes == s, k_b**2, 0)) for s in np.unique(sizes)}
+            found = probability_intervals(
+                k, n, np.arange(1, len(k) + 1), _mean_square(running, k), stratified=True
+            )
+            lo, hi = found.low, found.high
+        else:
+            lo, hi = wilson_interval(k, n)
         p = k / n
         df = pd.DataFrame({"paths": n, "probability": p, "low": lo, "high": hi})
         expected = self.expected_range(before, n)
@@ -411,12 +694,20 @@ class Results:
         return df
 
     def expected_range(self, before: dt.date | str, paths: np.ndarray) -> pd.DataFrame:
-        """The 95% range expected around the final answer about ``before`` for an estimate from
-        any number of ``paths``: p ± Z95 sqrt(p (1 - p) / n) (clipped to 0..1), the funnel the
-        per-batch estimates of :meth:`convergence` should settle into."""
-        p = self.probability_runs_out_before(before).probability
+        """The 95% range expected around the final answer p about ``before`` (from the run's N
+        paths) for the running estimate after ``paths`` of those paths, the funnel the
+        per-batch estimates of :meth:`convergence` should settle into:
+        p ± Z95 sqrt(v / n (1 - n / N)), clipped to 0..1. The running estimate shares its n
+        paths with the final one, so their difference has variance v (1 / n - 1 / N) (finite
+        sample correction) and the funnel closes on p at N paths. v is the per-path variance of
+        the answer's standard error (SE**2 = v / N): p (1 - p) for the binomial interval, the
+        batches' replicate variance for lhs / sobol."""
+        if isinstance(before, str):
+            before = _parse_date(before)
+        found = self.moments.interval(self.month_index_before(before), self.stratified)
+        p, v = float(found.probability), float(found.variance)
         n = np.asarray(paths, dtype=float)
-        half = Z95 * np.sqrt(p * (1 - p) / n)
+        half = Z95 * np.sqrt(v / n * np.clip(1 - n / self.paths, 0, 1))
         return pd.DataFrame(
             {
                 "paths": n,

@@ -568,6 +568,8 @@ def _manifest(
         "seed": results.seed,
         "paths": results.paths,
         "sampler": results.sampler,
+        # the uncertain per-path inputs the sampler stratified (none: plain Monte Carlo)
+        "sampler_inputs": results.sampler_inputs,
         "batch_size": results.batch_size,
         "batches": len(results.batch_sizes),
         "run": spec,

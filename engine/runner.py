@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import math
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ import numpy as np
 
 from cashflow import calendar
 from cashflow.scenario import Scenario
-from distributions.errors import ScenarioError, did_you_mean
+from distributions.errors import RunwayWarning, ScenarioError, did_you_mean
 from distributions.samplers import SAMPLERS
 from distributions.seeding import fresh_entropy
 from engine import memory
@@ -37,7 +38,13 @@ from engine.batch import (
 from engine.histogram import DEFAULT_BINS
 from engine.levers import levers_of
 from engine.pool import WorkersLost, results_in_order, workers_for
-from engine.results import Answer, Results, wilson_interval
+from engine.results import (
+    MIN_REPLICATES,
+    REPLICATE_SAMPLERS,
+    Answer,
+    Results,
+    replicates_apply,
+)
 from engine.state import RunState
 
 __all__ = ["MAX_PATHS", "Stop", "batch_size_for", "batch_sizes", "chunk_batches", "run"]
@@ -66,13 +73,26 @@ class Stop:
         return {"reason": self.reason, "half_widths": self.half_widths, "target": self.target}
 
 
-def batch_size_for(scenario: Scenario, budget_bytes: int = MEMORY_BUDGET_BYTES) -> int:
+def batch_size_for(
+    scenario: Scenario,
+    budget_bytes: int = MEMORY_BUDGET_BYTES,
+    *,
+    sampler: str = "mc",
+    paths: int | None = None,
+) -> int:
     """Paths per batch: the largest power of two (<= 65536) whose process working set fits
-    ``budget_bytes`` (the rule: :mod:`engine.memory`). Depends on nothing but its arguments."""
+    ``budget_bytes`` (the rule: :mod:`engine.memory`). With ``sampler`` "lhs" or "sobol" and
+    ``paths`` given, halved until ``paths`` make at least MIN_REPLICATES full batches: their
+    error bars come from the batches as independent replicates. Depends on nothing but its
+    arguments."""
     fixed = memory.fixed_bytes(
         scenario, hist_bins=HIST_BINS, fan_bins=FAN_BINS, max_chunk=MAX_CHUNK
     )
-    return memory.batch_size(scenario, budget_bytes, max_batch=MAX_BATCH, fixed=fixed)
+    size = memory.batch_size(scenario, budget_bytes, max_batch=MAX_BATCH, fixed=fixed)
+    if sampler != "mc" and paths is not None:
+        while size > 1 and paths // size < MIN_REPLICATES:
+            size //= 2
+    return size
 
 
 def batch_sizes(paths: int, batch_size: int) -> list[int]:
@@ -138,10 +158,20 @@ def run(
         total = max_paths or MAX_PATHS
         if total < paths:
             raise ScenarioError(f"--max-paths {total:,} is below --paths {paths:,}")
+    stratified = replicates_apply(sampler, scenario)
+    if sampler in REPLICATE_SAMPLERS and not stratified:
+        warnings.warn(
+            f"sampler '{sampler}' has nothing to act on in this scenario (no uncertain input "
+            "drawn once per path): the run is plain Monte Carlo",
+            RunwayWarning,
+            stacklevel=2,
+        )
     workers = workers_for(jobs)  # refuses a --jobs leaving no worker before any work
     reporter = reporter_for(progress)
     entropy = fresh_entropy() if seed is None else int(seed)
-    size = batch_size or batch_size_for(scenario, memory_bytes or MEMORY_BUDGET_BYTES)
+    size = batch_size or batch_size_for(
+        scenario, memory_bytes or MEMORY_BUDGET_BYTES, sampler=sampler, paths=paths
+    )
     per_chunk = chunk_batches(size)
     n_batches = math.ceil(total / size)
     last_size = total - (n_batches - 1) * size
@@ -179,7 +209,7 @@ def run(
     key = questions[-1] if questions else None
 
     def stop_now() -> Stop | None:
-        widths = _half_widths(state, questions)
+        widths = _half_widths(state, questions, stratified)
         if until_ci is None:
             return Stop("paths reached", widths) if state.paths >= total else None
         if state.paths >= paths and max(widths.values()) <= until_ci:
@@ -207,7 +237,7 @@ def run(
                 for result in outputs:  # in chunk order
                     state.add(result)
                     state.seconds = seconds_before + time.perf_counter() - clock
-                    reporter.update(state.paths, _answer(state, key, entropy))
+                    reporter.update(state.paths, _answer(state, key, entropy, sampler, stratified))
                     stop = stop_now()
                     if stop is not None:
                         break
@@ -249,19 +279,30 @@ def _question(scenario: Scenario, before: dt.date) -> tuple[dt.date, int]:
     return before, calendar.months_before(scenario.start_year, scenario.start_month, before)
 
 
-def _half_widths(state: RunState, questions: list[tuple[dt.date, int]]) -> dict[str, float]:
-    """The 95% Wilson interval's half-width of each question so far."""
-    counts = np.cumsum(state.ruin_counts())
+def _half_widths(
+    state: RunState, questions: list[tuple[dt.date, int]], stratified: bool = False
+) -> dict[str, float]:
+    """The 95% interval's half-width of each question so far: half the interval the results
+    will report after these batches (:meth:`engine.results.BatchMoments.interval`)."""
+    if state.paths == 0:
+        return {before.isoformat(): 0.5 for before, _ in questions}
+    moments = state.moments()
     out = {}
     for before, months in questions:
-        lo, hi = wilson_interval(int(counts[months - 1]), max(state.paths, 1))
-        out[before.isoformat()] = float(hi - lo) / 2
+        found = moments.interval(months, stratified)
+        out[before.isoformat()] = float(found.high - found.low) / 2
     return out
 
 
-def _answer(state: RunState, key: tuple[dt.date, int] | None, seed: int) -> Answer | None:
+def _answer(
+    state: RunState,
+    key: tuple[dt.date, int] | None,
+    seed: int,
+    sampler: str = "mc",
+    stratified: bool = False,
+) -> Answer | None:
     """The running estimate of the headline (last) question."""
     if key is None or state.paths == 0:
         return None
     before, months = key
-    return Answer.of_counts(before, months, state.ruin_counts(), seed)
+    return Answer.of_moments(before, months, state.moments(), seed, sampler, stratified)

@@ -13,6 +13,7 @@ import numpy as np
 
 from engine.batch import ChunkResult, Grids
 from engine.histogram import Histograms
+from engine.results import BatchMoments, square_sums
 
 __all__ = ["RunState"]
 
@@ -43,6 +44,9 @@ class RunState:
     # read after every chunk, they would cost O(batches) each time if summed again.
     paths: int = field(default=0, init=False)
     _ruin_total: np.ndarray = field(init=False, repr=False)
+    # Exact integer sums of the squared per-batch counts by batch size
+    # (engine.results.square_sums), for the intervals of lhs / sobol runs.
+    _square_sums: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         h = self.horizon_months
@@ -60,6 +64,7 @@ class RunState:
         self.batch_ruin_counts.extend(result.batch_ruin_counts)
         self.batch_sizes.extend(result.sizes)
         self._ruin_total += np.sum(result.batch_ruin_counts, axis=0, dtype=np.int64)
+        self._add_squares(square_sums(result.batch_ruin_counts, result.sizes))
         self.paths += int(sum(result.sizes))
         self.driver_counts += result.driver_counts
         self.funding_counts += result.funding_counts
@@ -71,6 +76,24 @@ class RunState:
     def ruin_counts(self) -> np.ndarray:
         """(H + 1,) paths by ruin month so far."""
         return self._ruin_total.copy()
+
+    def moments(self) -> BatchMoments:
+        """The :class:`engine.results.BatchMoments` of the batches so far: equal, to the bit,
+        to those of the :class:`engine.results.Results` of the same batches."""
+        total = self._ruin_total
+        return BatchMoments(
+            paths=self.paths,
+            batches=len(self.batch_sizes),
+            ruined=np.concatenate([[0], np.cumsum(total[:-1])]).astype(np.int64),
+            square_sums={n: a.copy() for n, a in self._square_sums.items()},
+        )
+
+    def _add_squares(self, sums: dict[int, np.ndarray]) -> None:
+        for n, a in sums.items():
+            if n in self._square_sums:
+                self._square_sums[n] += a
+            else:
+                self._square_sums[n] = a.astype(np.int64)
 
     # ----- checkpoints ----------------------------------------------------------------------
     def arrays(self) -> dict[str, np.ndarray]:
@@ -134,6 +157,8 @@ class RunState:
         state.batch_ruin_counts = list(ruin.astype(np.int64))
         state.batch_sizes = [int(n) for n in sizes]
         state._ruin_total = ruin.sum(axis=0, dtype=np.int64)
+        if len(ruin):
+            state._add_squares(square_sums(ruin, sizes))
         state.paths = sum(state.batch_sizes)
         state.sample_cash = a["sample_cash"] if len(a["sample_cash"]) else None
         for prefix, hist in (("hist", state.hist), ("fan", state.fan)):

@@ -11,15 +11,18 @@ from reports.data import TORNADO_INPUTS, ReportData
 from reports.figures import Chart
 from reports.layout import Column, Page, line_height, text_width, wrap
 from reports.text import (
+    convergence_caption,
     date_short,
     date_words,
     driver_sentences,
     funding_sentence,
+    interval_words,
     limitations,
     management_method_words,
     method_words,
     pct,
     pct_range,
+    precision_words,
 )
 
 __all__ = ["assumptions_pages", "drivers_page", "method_page"]
@@ -233,6 +236,13 @@ def _method_texts(data: ReportData) -> tuple[str, str]:
         bins=data.hist_bins,
         fan_paths=data.fan_paths,
         management=management_method_words(*names),
+        intervals=interval_words(
+            data.sampler,
+            data.batches,
+            replicates=any(a.replicates for a in data.answers),
+            notes=[a.note for a in data.answers],
+            bounded=any(a.std_error is None for a in data.answers),
+        ),
     )
     return method, limitations(*names)
 
@@ -262,18 +272,12 @@ def method_page(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
     x = page.left + 7.45
     y0 = page.y
     page.y += 0.05
-    page.caption(
-        "Each dot is the estimate after another batch of paths, the shaded band its 95% confidence "
-        "interval (Wilson score interval); the dotted funnel is the ±1.96 standard-error range "
-        "expected around the final estimate for any number of paths. When the dots settle inside "
-        "the funnel, more paths would change the answer by less than the band.",
-        x=x,
-    )
+    page.caption(convergence_caption(any(a.replicates for a in data.answers)), x=x)
     for a in data.answers:
         page.paragraph(
             f"Before {date_short(a.before)}: {pct(a.probability)}, 95% CI "
-            f"{pct_range(*a.ci95)} (standard error {100 * a.std_error:.2f} points; "
-            f"{a.paths:,} paths).",
+            f"{pct_range(*a.ci95)} "
+            f"({precision_words(a.probability, a.std_error, a.paths, a.replicates)}).",
             x=x,
             size=9,
             gap=0.04,

@@ -18,11 +18,13 @@ import pandas as pd
 __all__ = [
     "LIMITATIONS",
     "Money",
+    "convergence_caption",
     "date_short",
     "date_words",
     "driver_sentences",
     "funding_sentence",
     "headline",
+    "interval_words",
     "levers_words",
     "limitations",
     "management_method_words",
@@ -31,6 +33,7 @@ __all__ = [
     "month_words",
     "pct",
     "pct_range",
+    "precision_words",
     "runway_words",
     "sampler_words",
     "summary_paragraph",
@@ -300,6 +303,83 @@ def sampler_words(name: str) -> str:
     return names.get(name, name)
 
 
+def interval_words(
+    sampler: str,
+    batches: int,
+    *,
+    replicates: bool,
+    notes: Sequence[str] = (),
+    bounded: bool = False,
+) -> str:
+    """How the run's standard errors and 95% confidence intervals are computed, for the method
+    page: ``replicates``: from the ``batches`` as independent replicates (lhs / sobol, see
+    :mod:`engine.results`), else binomial (Wilson); ``notes``: the answers' notes on why an lhs
+    / sobol run fell back to the binomial interval; ``bounded``: some answer has no standard
+    error (no path or every path runs out)."""
+    if replicates:
+        text = (
+            f"With {sampler_words(sampler)} sampling the paths of a batch are not independent "
+            "draws (the binomial formula would overstate the error), but each of the "
+            f"{batches:,} batches is an independent randomization with its own seed: a chance's "
+            "standard error is that of the size-weighted mean of the batch estimates p_b, "
+            "sqrt(sum n_b (p_b - p)² / ((B - 1) N)) with B batches of n_b paths and N paths in "
+            "all, and its 95% confidence interval the estimate plus or minus the Student t "
+            f"quantile with {batches - 1:,} degrees of freedom times it (the shares of paths on "
+            "the Drivers and funding pages keep the Wilson interval)."
+        )
+    else:
+        text = (
+            "A chance p estimated from N paths has the binomial standard error "
+            "sqrt(p (1 - p) / N) and the 95% Wilson score confidence interval"
+            + (", as the paths are independent draws." if sampler == "mc" else ".")
+        )
+    for note in dict.fromkeys(n for n in notes if n):
+        text += f" {note[0].upper()}{note[1:]}."
+    if bounded:
+        text += (
+            " When no path (or every path) runs out there is no standard error to give: the "
+            "Wilson interval's far end bounds the chance."
+        )
+    return text
+
+
+def convergence_caption(replicates: bool) -> str:
+    """The caption of the method page's convergence charts (``replicates``: the band comes from
+    the batches as replicates, as in :func:`interval_words`)."""
+    band = (
+        "from the batches as replicates with Student t once there are 30 of them, the Wilson "
+        "score interval before"
+        if replicates
+        else "Wilson score interval"
+    )
+    return (
+        "Each dot is the estimate after another batch of paths, the shaded band its 95% "
+        f"confidence interval ({band}); the dotted funnel is the ±1.96 standard-error range "
+        "expected around the final estimate for an estimate from part of the run's paths. The "
+        "part shares its paths with the whole run, so the funnel narrows by the finite-sample "
+        "correction, sqrt(1 - n / N), and closes on the final estimate at the last batch. When "
+        "the dots settle inside the funnel, more paths would change the answer by less than the "
+        "band."
+    )
+
+
+def precision_words(
+    probability: float, std_error: float | None, paths: int, replicates: int = 0
+) -> str:
+    """``"standard error 0.12 points; 10,000 paths"`` (``", from 64 batches"`` after the
+    points when the error comes from batches as replicates); without a standard error (no path
+    or every path runs out) which end of the interval bounds the chance."""
+    if std_error is None:
+        end = "upper" if probability <= 0 else "lower"
+        who = "no path" if probability <= 0 else "every path"
+        return (
+            f"{who} runs out: no standard error, the interval's {end} end bounds it; "
+            f"{paths:,} paths"
+        )
+    source = f", from {replicates:,} batches" if replicates else ""
+    return f"standard error {100 * std_error:.2f} points{source}; {paths:,} paths"
+
+
 def method_words(
     *,
     start: str,
@@ -312,9 +392,11 @@ def method_words(
     bins: int,
     fan_paths: int | None = None,
     management: str = "",
+    intervals: str = "",
 ) -> str:
     """How the model works, in one paragraph, with the run's own numbers; ``management``: the
-    sentence on the scenario's levers (:func:`management_method_words`), if any."""
+    sentence on the scenario's levers (:func:`management_method_words`), if any;
+    ``intervals``: how the confidence intervals are computed (:func:`interval_words`)."""
     return (
         f"The scenario describes the company month by month from {month_words(start)} for "
         f"{horizon_months} months, in {unit}. Every uncertain input (revenue, its growth, compute "
@@ -327,8 +409,13 @@ def method_words(
         + (f"{management} " if management else "")
         + "Cash has run out in the first month it "
         f"ends below the floor ({floor}). The chance of running out before a date is the share "
-        "of paths that run out in an earlier month; its confidence interval comes from the "
-        f"number of paths. {paths:,} paths were drawn with seed {seed} "
+        "of paths that run out in an earlier month"
+        + (
+            f". {intervals} "
+            if intervals
+            else "; its confidence interval comes from the number of paths. "
+        )
+        + f"{paths:,} paths were drawn with seed {seed} "
         f"({sampler_words(sampler)}); the same seed, paths and sampler give the same numbers on "
         "any machine. Percentiles of money amounts come from fine histograms "
         f"({bins:,} bins per figure) merged across batches"
