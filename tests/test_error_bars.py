@@ -325,3 +325,18 @@ def test_report_words_name_the_method():
         intervals=interval_words("lhs", 65, replicates=True),
     )
     assert "Student t" in text and "comes from the number of paths" not in text
+
+
+def test_the_batch_size_leaves_lhs_and_sobol_30_replicates() -> None:
+    import pathlib
+
+    from cashflow.parse import load_scenario
+    from engine.runner import MAX_BATCH, batch_size_for
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    s = load_scenario(root / "scenarios" / "bench_runway.toml")
+    assert batch_size_for(s, paths=100_000) == MAX_BATCH  # mc: the memory rule alone
+    for sampler in ("lhs", "sobol"):
+        size = batch_size_for(s, sampler=sampler, paths=100_000)
+        assert 100_000 // size >= 30 and 100_000 // (2 * size) < 30  # the largest that gives 30
+        assert batch_size_for(s, sampler=sampler, paths=10**8) == MAX_BATCH
