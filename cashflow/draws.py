@@ -46,7 +46,14 @@ from distributions.correlation import iman_conover
 from distributions.samplers import uniforms
 from distributions.seeding import stream
 
-__all__ = ["Draws", "draw_batch", "effective_vary", "month_year_index", "per_path_inputs"]
+__all__ = [
+    "Draws",
+    "draw_batch",
+    "effective_vary",
+    "month_year_index",
+    "occurs",
+    "per_path_inputs",
+]
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,15 @@ class Draws:
     n: int
     inputs: dict[str, np.ndarray]
     noise: dict[str, np.ndarray]
+
+
+def occurs(draws: Draws, event: str) -> np.ndarray:
+    """(n,) bool: where the funding round or ``per = "horizon"`` shock named ``event`` happens
+    at all (closes, for a round): its uniform ``EVENT:u`` is below its probability (the month-0
+    value if the probability varies). When, and whether within the horizon, is another matter."""
+    p = draws.inputs[f"{event}.probability"][:, :1]
+    hit = np.broadcast_to(draws.noise[f"{event}:u"] < p, (draws.n, 1))
+    return np.array(hit[:, 0])  # a writable copy
 
 
 def month_year_index(scenario: Scenario) -> np.ndarray:

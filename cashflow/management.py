@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cashflow.draws import Draws
+from cashflow.draws import Draws, occurs
 from cashflow.scenario import Action, Condition, Credit, Funding, Scenario
 
 __all__ = ["BURN_MONTHS", "ManagedFlows", "Management", "manage", "touched_lines"]
@@ -125,9 +125,7 @@ class _BridgeState:
         n = draws.n
         name = event.name
         self.event = event
-        p = draws.inputs[f"{name}.probability"]
-        closes = np.broadcast_to(draws.noise[f"{name}:u"] < p[:, :1], (n, 1))[:, 0]
-        self.closes = np.ascontiguousarray(closes)
+        self.closes = np.ascontiguousarray(occurs(draws, name))
         self.amount = _column(draws.inputs[f"{name}.amount"], n)
         self.delay = np.floor(_column(draws.inputs[f"{name}.delay_months"], n)).astype(np.int64)
         self.triggered = np.full(n, scenario.horizon_months, dtype=np.int16)

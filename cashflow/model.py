@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cashflow import calendar
-from cashflow.draws import Draws
+from cashflow.draws import Draws, occurs
 from cashflow.management import ManagedFlows, Management, manage, touched_lines
 from cashflow.scenario import Funding, Line, Scenario, Shock
 from distributions._checks import fmt
@@ -160,8 +160,7 @@ def _event_month(ctx: _Context, event: Funding | Shock) -> tuple[np.ndarray, np.
     ``0 <= floor(month) < H``; a shock without ``month`` falls in ``floor(month_u * H)``.
     """
     d = ctx.draws
-    p = _first_col(d.inputs[f"{event.name}.probability"])
-    happens = d.noise[f"{event.name}:u"] < p
+    happens = occurs(d, event.name).reshape(-1, 1)
     if event.month is not None:
         month = np.floor(_first_col(d.inputs[f"{event.name}.month"]))
     else:

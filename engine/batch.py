@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cashflow import calendar
-from cashflow.draws import Draws, draw_batch, per_path_inputs
+from cashflow.draws import Draws, draw_batch, occurs, per_path_inputs
 from cashflow.model import MAX_AMOUNT, Flows, explain_overflow, simulate_flows
 from cashflow.scenario import Funding, Scenario
 from distributions.errors import Problem, ScenarioError
@@ -208,9 +208,7 @@ def _funding_counts(scenario: Scenario, draws: Draws, ruin_month: np.ndarray) ->
     names = funding_rounds(scenario)
     counts = np.zeros((len(names), 2, h + 1), dtype=np.int64)
     for j, name in enumerate(names):
-        closes = np.broadcast_to(
-            draws.noise[f"{name}:u"] < draws.inputs[f"{name}.probability"], (len(ruin_month), 1)
-        )[:, 0]
+        closes = occurs(draws, name)
         counts[j, 1] = np.bincount(ruin_month[closes], minlength=h + 1)
         counts[j, 0] = np.bincount(ruin_month[~closes], minlength=h + 1)
     return counts
