@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from distributions import Spec, parse_spec
-from distributions._checks import fmt, show
+from distributions._require import fmt, show
 from distributions.errors import CONTROL_CHARS, Problem, ScenarioError, did_you_mean
 
 __all__ = ["NAME_RE", "Checker", "control_char", "join", "type_name"]

@@ -15,7 +15,7 @@ import re
 
 import numpy as np
 
-from distributions._checks import show
+from distributions._require import show
 from distributions.errors import Problem, ScenarioError
 
 __all__ = [

@@ -37,7 +37,7 @@ from cashflow import calendar
 from cashflow.draws import Draws, occurs
 from cashflow.management import ManagedFlows, Management, manage, touched_lines
 from cashflow.scenario import Funding, Line, Scenario, Shock
-from distributions._checks import fmt
+from distributions._require import fmt
 
 __all__ = [
     "MAX_AMOUNT",

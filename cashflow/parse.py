@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from distributions._checks import show
+from distributions._require import show
 from distributions.errors import Problem, ScenarioError, did_you_mean
 
 from . import overrides

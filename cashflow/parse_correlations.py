@@ -6,7 +6,7 @@ import math
 import numbers
 from typing import Any
 
-from distributions._checks import fmt, show
+from distributions._require import fmt, show
 from distributions.correlation import check_matrix
 from distributions.errors import ScenarioError, did_you_mean
 

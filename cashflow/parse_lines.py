@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from distributions import Spec
-from distributions._checks import show
+from distributions._require import show
 from distributions.errors import did_you_mean
 
 from ._check import Checker, join, type_name

@@ -13,7 +13,7 @@ import re
 from typing import Any, Literal, cast
 
 from distributions import Spec
-from distributions._checks import fmt, show
+from distributions._require import fmt, show
 from distributions.errors import ScenarioError, did_you_mean
 
 from ._check import Checker, join, type_name

@@ -22,8 +22,8 @@ from scipy import special
 
 from distributions.errors import Problem, RunwayWarning, ScenarioError
 
-from ._checks import fail
 from ._lazy import linalg
+from ._require import fail
 
 __all__ = ["check_matrix", "iman_conover", "nearest_correlation", "spearman_to_normal"]
 

@@ -22,8 +22,8 @@ from scipy import special
 
 from . import finite
 from . import percentiles as pct
-from ._checks import fail, fmt, number, positive
 from ._lazy import stats
+from ._require import fail, fmt, number, positive
 from .truncation import TruncatedDist
 
 __all__ = ["FAMILIES", "Context", "Family", "Form", "make_dist"]

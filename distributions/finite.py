@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._checks import fail, fmt, number, show
 from ._lazy import stats
+from ._require import fail, fmt, number, show
 from .errors import Problem, ScenarioError, did_you_mean
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import finite
-from ._checks import fail, fmt, given_text, number, show
+from ._require import fail, fmt, given_text, number, show
 from .errors import did_you_mean
 from .families import FAMILIES, Context, Family, make_dist
 from .percentiles import Point, level_of

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from ._checks import fail, fmt
 from ._lazy import optimize, stats
+from ._require import fail, fmt
 
 __all__ = [
     "Point",

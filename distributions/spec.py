@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ._checks import fmt
+from ._require import fmt
 from .families import FAMILIES, make_dist
 
 __all__ = ["Params", "Spec"]
@@ -101,21 +101,11 @@ class Spec:
             return family.kernel(self.params, u)
         return np.asarray(self.dist.ppf(u), dtype=np.float64)
 
-    def sample(self, rng: np.random.Generator, size: Any) -> np.ndarray:
-        """``size`` draws by inverse transform: ``ppf(rng.random(size))``."""
-        return self.ppf(rng.random(size))
-
     def mean(self) -> float:
         """The mean (of the truncated distribution when truncated)."""
         if self.dist is None:
             return float(self.params["value"])
         return float(self.dist.mean())
-
-    def std(self) -> float:
-        """The standard deviation (0 for a constant)."""
-        if self.dist is None:
-            return 0.0
-        return float(self.dist.std())
 
     def quantile(self, q: float | np.ndarray) -> float | np.ndarray:
         """The ``q`` quantile(s): a float for a scalar ``q``, else an array shaped like ``q``."""

@@ -3,10 +3,10 @@
 Exact and vectorized through the base distribution's own cdf/ppf:
 ``ppf(u) = base.ppf(F(low) + u * (F(high) - F(low)))``, or the same with ``sf``/``isf`` when the
 interval lies in the upper tail (where ``1 - F`` would lose precision); many times faster than
-:func:`scipy.stats.truncate`, which inverts the cdf numerically. The mean and variance are
-integrals over the quantile function, split into two tails each mapped to ``(log 2, inf)``, so
-heavy tails and narrow peaks far from zero both come out right (checked against
-``scipy.stats.truncnorm`` and ``scipy.stats.truncate``).
+:func:`scipy.stats.truncate`, which inverts the cdf numerically. The mean is an integral over
+the quantile function, split into two tails each mapped to ``(log 2, inf)``, so heavy tails and
+narrow peaks far from zero both come out right (checked against ``scipy.stats.truncnorm`` and
+``scipy.stats.truncate``).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ __all__ = ["TruncatedDist"]
 class TruncatedDist:
     """``base`` (a frozen continuous scipy distribution) conditioned on ``low <= X <= high``.
 
-    Either bound may be infinite. Offers the frozen-distribution methods Runway uses: ``ppf``,
-    ``cdf``, ``mean`` and ``std``. ``mass`` is the base probability of the interval (> 0
-    required).
+    Either bound may be infinite. Offers the two frozen-distribution methods Runway uses:
+    ``ppf`` (draws and quantiles) and ``mean`` (for :meth:`distributions.spec.Spec.mean`).
+    ``mass`` is the base probability of the interval (> 0 required).
     """
 
     def __init__(self, base: Any, low: float, high: float) -> None:
@@ -72,15 +72,6 @@ class TruncatedDist:
             x = self.base.ppf(self._f_high - q * self.mass)
         return float(np.clip(x, self.low, self.high))
 
-    def cdf(self, x: Any) -> np.ndarray:
-        x = np.clip(np.asarray(x, dtype=np.float64), self.low, self.high)
-        if self._upper:
-            p = (self._s_low - self.base.sf(x)) / self.mass
-        else:
-            p = (self.base.cdf(x) - self._f_low) / self.mass
-        clipped: np.ndarray = np.clip(p, 0.0, 1.0)
-        return clipped
-
     def _integral(self, func: Any) -> float:
         """``E[func(X)]``: the integral of ``func(ppf(u))`` over u in (0, 1), taken as two tails
         ``q = exp(-t)``, t in (log 2, inf), each evaluated through the accurate tail quantile;
@@ -110,16 +101,5 @@ class TruncatedDist:
             return base_mean  # nothing is cut off (to double precision), or no finite mean
         return self._integral(lambda x: x)
 
-    @cached_property
-    def _var(self) -> float:
-        base_var = float(self.base.var())
-        if self.mass == 1.0 or (not math.isfinite(base_var) and self._open_tail()):
-            return base_var
-        m = self._mean
-        return self._integral(lambda x: (x - m) ** 2)
-
     def mean(self) -> float:
         return self._mean
-
-    def std(self) -> float:
-        return float(np.sqrt(self._var))

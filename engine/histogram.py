@@ -1,11 +1,13 @@
 """Streaming quantiles with bounded memory: fixed-grid histograms of per-path quantities.
 
 Each batch reduces its (n, k) matrix of per-path values (k quantities) onto one :class:`Grid`
-with :meth:`Histograms.of`; batches are combined with :meth:`Histograms.merge` **in batch
-order** (counts are integers; the float sums are added in that one order, so a run is
-bit-identical whatever the number of workers). Means, quantiles, CDF values and upper-tail means
-(CVaR) are read from the merged counts, per-bin sums and the exact minimum and maximum. Memory
-is ``k * (bins + 2) * 16`` bytes whatever the number of paths.
+with :meth:`Histograms.of`; a chunk's batches are combined with :meth:`Histograms.merge_all`,
+packed (:meth:`Histograms.pack`) to travel between processes, and added into the run's
+accumulator with :meth:`Histograms.add`, all **in batch order** (counts are integers; the float
+sums are added in that one order, so a run is bit-identical whatever the number of workers).
+Means, quantiles and upper-tail means (CVaR) are read from the merged counts, per-bin sums and
+the exact minimum and maximum. Memory is ``k * (bins + 2) * 16`` bytes whatever the number of
+paths.
 
 Accuracy. Within a bin, values are spread with a linear density whose slope is fitted to the
 bin's exact mean (its sum / count); quantiles invert that piecewise CDF. What is left is where
@@ -19,9 +21,10 @@ tenth of the standard error for normal, lognormal (sigma = 1) and bimodal quanti
 Typical flow (the grid does not exist before the first batch)::
 
     grid = make_grid(pilot, DEFAULT_BINS)              # from a pilot's values (n, k)
-    total = Histograms.of(grid, values_0)
-    for values in later_batches:                       # in batch order
-        total = total.merge(Histograms.of(grid, values))
+    total = Histograms.empty(grid)                     # the run's accumulator
+    for chunk in chunks:                               # in order; a chunk: consecutive batches
+        part = Histograms.merge_all(grid, (Histograms.of(grid, v) for v in chunk))
+        total.add(part.pack())                         # packed: as shipped from a worker
     total.quantile([0.05, 0.5, 0.95])                  # (k, 3)
 """
 
@@ -80,10 +83,6 @@ class Grid:
         """(k,) bin width per quantity."""
         return (self.hi - self.lo) / self.bins
 
-    def edges(self) -> np.ndarray:
-        """(k, bins + 1) bin edges, ``lo`` to ``hi``."""
-        return self.lo[:, None] + np.arange(self.bins + 1) * self.width[:, None]
-
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Grid):
             return NotImplemented
@@ -136,7 +135,7 @@ class Histograms:
 
     @classmethod
     def empty(cls, grid: Grid) -> Histograms:
-        """No paths yet: the identity of :meth:`merge`."""
+        """No paths yet: where :meth:`merge_all` starts, and the run's accumulator."""
         shape = (grid.k, grid.bins + 2)
         return cls(
             grid,
@@ -186,19 +185,6 @@ class Histograms:
         sums = np.bincount(index, weights=data.ravel(), minlength=size)
         return cls(grid, counts.reshape(k, stride), sums.reshape(k, stride), n, minimum, maximum)
 
-    def merge(self, other: Histograms) -> Histograms:
-        """A new object holding both: counts and sums added (``self`` first, then ``other``)."""
-        if other.grid is not self.grid and other.grid != self.grid:
-            raise ValueError("Histograms.merge: the two histograms are on different grids")
-        return Histograms(
-            self.grid,
-            self.counts + other.counts,
-            self.sums + other.sums,
-            self.n + other.n,
-            np.minimum(self.minimum, other.minimum),
-            np.maximum(self.maximum, other.maximum),
-        )
-
     @classmethod
     def merge_all(cls, grid: Grid, parts: Iterable[Histograms]) -> Histograms:
         """All ``parts`` merged in the order given (batch order), with one working copy."""
@@ -236,7 +222,7 @@ class Histograms:
     def add(self, packed: Packed) -> None:
         """Add a packed batch into this accumulator, in place (call in batch order). Bins
         outside the packed spans are empty, and adding 0.0 changes no float, so the result is
-        bit-identical to :meth:`merge` with the unpacked histograms."""
+        bit-identical to :meth:`merge_all` with the unpacked histograms."""
         at = 0
         for q, (a, b) in enumerate(zip(packed.starts, packed.stops, strict=True)):
             width = b - a
@@ -246,12 +232,6 @@ class Histograms:
         self.n += packed.n
         np.minimum(self.minimum, packed.minimum, out=self.minimum)
         np.maximum(self.maximum, packed.maximum, out=self.maximum)
-
-    @property
-    def nbytes(self) -> int:
-        """Memory held by the arrays (independent of n)."""
-        arrays = (self.counts, self.sums, self.minimum, self.maximum, self.grid.lo, self.grid.hi)
-        return sum(a.nbytes for a in arrays)
 
     # ---- reading --------------------------------------------------------------------------
 
@@ -375,36 +355,6 @@ class Histograms:
         part = (whole - (0.5 * s0**2 + b * (s0**3 / 3.0 - s0**2 / 4.0))) / p
         partial = take * (self.sums[rows, where] / count + (part - whole) * (hi_e - lo_e))
         return (full + partial) / (self.n - cutoff)
-
-    def cdf(self, x: float | np.ndarray) -> np.ndarray:
-        """Share of values <= x, values spread within each bin as in :meth:`quantile`.
-
-        ``x``: scalar or (k,) (one point per quantity) -> (k,); (k, m) -> (k, m).
-        """
-        self._require_paths("cdf")
-        x_arr = np.asarray(x, dtype=np.float64)
-        k = self.grid.k
-        if x_arr.ndim > 2 or (x_arr.ndim >= 1 and x_arr.shape[0] not in (1, k)):
-            raise ValueError(f"Histograms.cdf: x must be scalar, (k,) or (k, m); got {x_arr.shape}")
-        if np.isnan(x_arr).any():
-            raise ValueError("Histograms.cdf: x contains NaN")
-        columns = x_arr.shape[1] if x_arr.ndim == 2 else 1
-        xx = np.broadcast_to(x_arr.reshape(-1, columns), (k, columns))
-        g = self.grid
-        rows = np.arange(k)[:, None]
-        pos = (xx - g.lo[:, None]) * (g.bins / (g.hi - g.lo))[:, None] + 1.0
-        where = np.clip(pos, 0.0, g.bins + 1).astype(np.intp)
-        lo_e, hi_e = self._edges_at(where)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            frac = np.clip((xx - lo_e) / (hi_e - lo_e), 0.0, 1.0)
-        frac = np.where(hi_e > lo_e, frac, (xx >= hi_e).astype(np.float64))
-        b = self._slopes_at(where, lo_e, hi_e)
-        below = np.cumsum(self.counts, axis=1) - self.counts
-        inside = frac + 0.5 * b * (frac * frac - frac)
-        out = (below[rows, where] + self.counts[rows, where] * inside) / self.n
-        out = np.where(xx < self.minimum[:, None], 0.0, out)
-        out = np.where(xx >= self.maximum[:, None], 1.0, out)
-        return out if x_arr.ndim == 2 else out[:, 0]
 
 
 def _inverse_cdf(u: np.ndarray, beta: np.ndarray) -> np.ndarray:

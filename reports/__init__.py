@@ -7,7 +7,9 @@ Modules, in the order data flows: :mod:`reports.data` (the numbers, from ``Resul
 :mod:`reports.text` (words from numbers), :mod:`reports.charts` (chart functions drawing on an
 ``Axes``), :mod:`reports.figures` (the report's charts wired to the numbers),
 :mod:`reports.layout` and :mod:`reports.style` (page geometry and the one look),
-:mod:`reports.pages` / :mod:`reports.pages_inputs` (the pages) and :mod:`reports.pdf`.
+:mod:`reports.pages` (the pages, in order; the drivers, assumptions and method pages in
+:mod:`reports.drivers_page`, :mod:`reports.assumptions_page` and :mod:`reports.method_page`)
+and :mod:`reports.pdf`.
 """
 
 from reports.pdf import build_report

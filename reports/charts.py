@@ -33,7 +33,7 @@ __all__ = [
     "loss_distribution",
     "month_axis",
     "outcome_bar",
-    "ruin_months",
+    "ruin_month_bars",
     "survival_curve",
     "tornado",
 ]
@@ -124,7 +124,7 @@ def survival_curve(
     return ax
 
 
-def ruin_months(
+def ruin_month_bars(
     ax: Axes,
     ruin: pd.DataFrame,
     labels: Sequence[str],

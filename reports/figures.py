@@ -87,7 +87,7 @@ def chart_list(data: ReportData) -> list[Chart]:
         Chart(
             "ruin_month",
             "When cash runs out",
-            lambda ax: charts.ruin_months(ax, data.ruin, labels, questions),
+            lambda ax: charts.ruin_month_bars(ax, data.ruin, labels, questions),
         ),
         Chart(
             "outcomes",

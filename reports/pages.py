@@ -13,10 +13,12 @@ import pandas as pd
 
 from distributions.errors import RunwayWarning
 from reports import style
+from reports.assumptions_page import assumptions_pages
 from reports.data import ReportData
+from reports.drivers_page import drivers_page
 from reports.figures import SENSITIVITY_INPUTS, Chart, sensitivity_output
 from reports.layout import Column, Page, line_height, text_width, wrap
-from reports.pages_inputs import assumptions_pages, drivers_page, method_page
+from reports.method_page import method_page
 from reports.style import COLORS
 from reports.text import (
     driver_sentences,

@@ -337,7 +337,7 @@ def test_ruin_chart_says_so_when_no_path_runs_out() -> None:
 
     ruin = pd.DataFrame({"month": np.arange(12), "probability": np.zeros(12)})
     labels = [f"2025-{m:02d}" for m in range(1, 13)] + ["2026-01"]
-    ax = charts.ruin_months(Figure().add_subplot(), ruin, labels)
+    ax = charts.ruin_month_bars(Figure().add_subplot(), ruin, labels)
     assert not ax.patches  # no empty histogram
     assert any("No simulated path runs out" in t.get_text() for t in ax.texts)
 

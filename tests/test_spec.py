@@ -143,7 +143,11 @@ def test_pert_is_the_scaled_beta():
 def test_lognormal_from_mean_and_sd_of_the_value():
     spec = parse_spec({"dist": "lognormal", "mean": 10.0, "sd": 4.0}, "x")
     assert spec.mean() == pytest.approx(10.0, rel=1e-12)
-    assert spec.std() == pytest.approx(4.0, rel=1e-12)
+    # the lognormal whose value has mean 10 and sd 4: sigma^2 = log(1 + (4/10)^2)
+    ref = stats.lognorm(np.sqrt(np.log(1.16)), scale=10.0 / np.sqrt(1.16))
+    assert (ref.mean(), ref.std()) == pytest.approx((10.0, 4.0), rel=1e-12)
+    u = np.linspace(0.001, 0.999, 101)
+    np.testing.assert_allclose(spec.ppf(u), ref.ppf(u), rtol=1e-12)
 
 
 def test_month_string_is_a_constant_month_index():

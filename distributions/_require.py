@@ -1,7 +1,8 @@
-"""Helpers shared by the spec parser: showing user values in messages, and checking numbers.
+"""Helpers shared by the spec parser: showing user values in messages, and requiring numbers.
 
-Every check raises :class:`ScenarioError` with one :class:`Problem` at the value's key path;
-messages name the rule and the value received.
+Every check raises :class:`ScenarioError` with one :class:`Problem` at the value's key path, at
+the first problem (unlike :class:`cashflow._check.Checker`, which collects every problem of a
+scenario); messages name the rule and the value received.
 """
 
 from __future__ import annotations
