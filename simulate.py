@@ -17,7 +17,9 @@
 SCENARIO is a scenario file or the name of a built-in scenario (``openai_2024``, with or without
 ``.toml``); an existing file of that name wins. The install provides the same as ``runway ...``.
 
-A thin command line: arguments -> engine -> reports. User mistakes print one line and exit 2.
+A thin command line: arguments -> engine -> reports. User mistakes print one line and exit 2:
+a ScenarioError, a RunDirError, or a UsageError, whose parameter is named by its flag here
+(:data:`FLAGS`: ``paths must be ...`` from the engine reads ``--paths must be ...``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,14 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from distributions.errors import RunwayError, RunwayWarning, ScenarioError, escape_controls
+from distributions.errors import (
+    RunDirError,
+    RunwayError,
+    RunwayWarning,
+    ScenarioError,
+    UsageError,
+    escape_controls,
+)
 from distributions.samplers import SAMPLERS
 
 if TYPE_CHECKING:
@@ -50,6 +59,38 @@ DEFAULT_PATHS = 1_000_000
 DEFAULT_SEED = 2024
 MAX_SOBOL_EVALUATIONS = 50_000_000
 MAX_PATHS = 10**10  # about two hours on two cores; bigger runs belong on a cluster
+
+#: The flag of each library parameter an error may name (UsageError.param, Problem.param):
+#: errors are worded with the parameters' names, and printed here with the flags.
+FLAGS = {
+    "paths": "--paths",
+    "seed": "--seed",
+    "jobs": "--jobs",
+    "sampler": "--sampler",
+    "variant": "--variant",
+    "variants": "--variants",
+    "memory_bytes": "--memory",
+    "sets": "--set",
+    "out": "--out",
+    "force": "--force",
+    "until_ci": "--until-ci",
+    "max_paths": "--max-paths",
+    "time_limit": "--time-limit",
+    "backend": "--backend",
+    "scheduler": "--scheduler",
+    "before": "--before",
+    "target": "--target",
+    "vary": "--vary",
+    "range_": "--range",
+    "output": "--output",
+}
+#: The user's mistakes: printed as their lines, exit code 2.
+USER_ERRORS = (ScenarioError, UsageError, RunDirError)
+
+
+def error_lines(error: RunwayError) -> list[str]:
+    """The lines that tell ``error`` on the command line: its parameters named by their flags."""
+    return error.lines(FLAGS)
 
 
 # ----- the built-in scenarios ---------------------------------------------------------------
@@ -178,8 +219,8 @@ def parse_set(text: str) -> tuple[str, Any]:
 
     try:
         return parse(text)
-    except ScenarioError as error:
-        raise argparse.ArgumentTypeError(error.lines()[0]) from None
+    except UsageError as error:
+        raise argparse.ArgumentTypeError(error_lines(error)[0]) from None
 
 
 def parse_memory(text: str) -> int:
@@ -233,7 +274,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage mistake as one line (exit 2) instead of usage + message."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise ScenarioError(f"{self.prog}: {message}")
+        raise UsageError("argv", "{prog}: {message}", prog=self.prog, message=message)
 
 
 SCENARIO_HELP = "a scenario file, or a built-in scenario's name (`runway scenarios` lists them)"
@@ -524,12 +565,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     from engine.runner import FAN_BINS, HIST_BINS, batch_size_for
 
     if args.until_ci is None and (args.max_paths is not None or args.time_limit is not None):
-        raise ScenarioError("runway run: --max-paths and --time-limit go with --until-ci")
+        raise UsageError("max_paths", "runway run: {max_paths} and {time_limit} go with {until_ci}")
     _check_backend(args)
     sets = args.sets or []
     scenario = load_scenario(args.scenario, variant=args.variant, sets=sets)
     if args.until_ci is not None and not scenario.questions:
-        raise ScenarioError(f"{args.scenario}: --until-ci needs question dates (questions = [...])")
+        raise UsageError(
+            "until_ci",
+            "{scenario}: {until_ci} needs question dates (questions = [...])",
+            scenario=args.scenario,
+        )
     seed = fresh_entropy() if args.seed is None else args.seed
     paths = args.paths or (1 if args.until_ci is not None else DEFAULT_PATHS)
     sampler = args.sampler or "mc"
@@ -564,11 +609,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _check_backend(args: argparse.Namespace) -> None:
     if args.backend == "dask" and not args.scheduler:
-        raise ScenarioError(
-            f"runway {args.command}: --backend dask needs --scheduler tcp://HOST:8786"
+        raise UsageError(
+            "scheduler",
+            "runway {command}: {backend} dask needs {scheduler} tcp://HOST:8786",
+            command=args.command,
         )
     if args.scheduler and args.backend != "dask":
-        raise ScenarioError(f"runway {args.command}: --scheduler goes with --backend dask")
+        raise UsageError(
+            "scheduler",
+            "runway {command}: {scheduler} goes with {backend} dask",
+            command=args.command,
+        )
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -608,8 +659,8 @@ def _execute(args, scenario: Scenario, spec: dict, run_dir, resumed: bool = Fals
         what = "terminated" if isinstance(stop, Terminated) else "interrupted"
         print(f"runway: {what}; resume the run with: {hint}", file=sys.stderr)
         return 143 if isinstance(stop, Terminated) else 130
-    except ScenarioError:
-        if not resumed:  # the scenario itself fails: resuming would fail the same way
+    except USER_ERRORS:
+        if not resumed:  # a user's mistake: resuming would fail the same way
             run_dir.discard()  # (a resumed run's directory, and its checkpoint, are the user's)
         raise
     except RunwayError as error:
@@ -673,7 +724,7 @@ def _compare_into(scenario: Scenario, spec: dict, args, results: Results, work) 
         )
         write_comparison(comparison, work)
     except (RunwayError, OSError) as error:  # the run itself is saved: say what is missing
-        text = error.lines()[0] if isinstance(error, ScenarioError) else str(error)
+        text = error_lines(error)[0] if isinstance(error, RunwayError) else str(error)
         warnings.warn(f"the variants could not be compared: {text}", RunwayWarning, stacklevel=2)
         return
     table = comparison.questions()
@@ -751,21 +802,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if target.is_dir():
         from engine.rundir import load_run
 
-        options = {
-            **{k: f"--{k}" for k in SIM_DEFAULTS},
-            "memory_bytes": "--memory",
-            "sets": "--set",
-        }
-        given = [
-            flag
-            for k, flag in {**options, "variant": "--variant"}.items()
-            if getattr(args, k) is not None
-        ]
+        given = [k for k in [*SIM_DEFAULTS, "sets", "variant"] if getattr(args, k) is not None]
         if given:
-            raise ScenarioError(
-                f"{target}: {', '.join(given)} cannot apply to a finished run (ask RUN_DIR "
-                f"answers from the saved results); drop {'it' if len(given) == 1 else 'them'}, "
-                "or ask the scenario file to simulate afresh"
+            raise UsageError(
+                given[0],
+                "{run_dir}: {given} cannot apply to a finished run (ask RUN_DIR answers from the "
+                "saved results); drop {them}, or ask the scenario file to simulate afresh",
+                run_dir=target,
+                given=", ".join(FLAGS[k] for k in given),
+                them="it" if len(given) == 1 else "them",
             )
         results = load_run(target)
     else:
@@ -792,9 +837,12 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from engine.sensitivity import evaluations_for, factors_of, parse_output, sensitivity
 
     if args.paths > MAX_SOBOL_EVALUATIONS:  # scipy holds every evaluation's inputs in memory
-        raise ScenarioError(
-            f"runway sensitivity: --paths {args.paths:,} is more than the "
-            f"{MAX_SOBOL_EVALUATIONS:,} model evaluations a Sobol analysis may use here"
+        raise UsageError(
+            "paths",
+            "runway sensitivity: {paths} {given:,} is more than the {most:,} model evaluations "
+            "a Sobol analysis may use here",
+            given=args.paths,
+            most=MAX_SOBOL_EVALUATIONS,
         )
     scenario = load_scenario(args.scenario, variant=args.variant)
     output = parse_output(args.output, scenario)
@@ -813,7 +861,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             say(f"Table: {result.write_csv(args.out)}")
         except OSError as error:
             why = error.strerror or error
-            raise ScenarioError(f"--out {args.out}: cannot write there: {why}") from None
+            raise UsageError(
+                "out", "{out} {path}: cannot write there: {why}", path=args.out, why=why
+            ) from None
     return 0
 
 
@@ -907,8 +957,8 @@ def main(argv: list[str] | None = None) -> int:
                 build_parser().print_help()
                 return 2
             return COMMANDS[args.command](args)
-    except ScenarioError as exc:
-        print(str(exc), file=sys.stderr)
+    except USER_ERRORS as exc:
+        print("\n".join(error_lines(exc)), file=sys.stderr)
         return 2
     except RunwayError as exc:
         print(f"runway: {escape_controls(str(exc))}", file=sys.stderr)

@@ -1,11 +1,16 @@
-"""``--set KEY=VALUE``: stress overrides from the command line (docs/scenario-format.md).
+"""Sets: stress overrides, ``sets=[(key, value), ...]`` (``--set KEY=VALUE`` on the command
+line; docs/scenario-format.md).
 
 A set is written with the keys and values of the scenario file (``lines.staff.growth=0.05``,
 ``'starting_cash=6 to 9'``, ``'lines.staff.start={dist="normal", mean=0.12, sd=0.01}'``) and
 is applied like a variant, after the variant if one is chosen: :func:`parse_set` reads one
-argument, :func:`apply_sets` applies them to the TOML document, :func:`attribute` words the
-validator's problems with the set that caused them, and :func:`describe_sets` gives the
-canonical text recorded in the manifest and shown on the report.
+``KEY=VALUE`` text, :func:`apply_sets` applies them to the TOML document, :func:`attribute`
+words the validator's problems with the set that caused them, and :func:`describe_sets` gives
+the canonical text recorded in the manifest and shown on the report.
+
+Errors name the parameter ``sets`` (a :class:`UsageError` for a malformed set, a
+:class:`Problem` with ``param="sets"`` for one that does not fit the scenario); the command line
+calls it ``--set``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from distributions.errors import (
     Problem,
     RunwayWarning,
     ScenarioError,
+    UsageError,
     did_you_mean,
     escape_controls,
 )
@@ -41,8 +47,9 @@ __all__ = [
     "whole_table",
 ]
 
-#: Shown after every malformed ``--set``.
-EXAMPLE = "e.g. --set lines.staff.growth=0.02"
+#: Shown after every malformed set: a template of :class:`UsageError` (``{sets}``: the
+#: parameter, ``--set`` on the command line).
+EXAMPLE = "e.g. {sets} lines.staff.growth=0.02"
 
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]+")  # a bare TOML key: one part of a dotted key path
 _NOT_PLAIN = frozenset("\"'{}[]")
@@ -68,14 +75,17 @@ def parse_set(text: str) -> tuple[str, object]:
     a TOML value (``0.05``, ``true``, ``"x"``, ``{dist = "normal", mean = 1, sd = 0.1}``,
     ``[1, 2]``, ``2025-01-01``) or, when it is not one and holds no quote, brace or bracket, the
     text itself as a string (``6 to 9``, ``2025-03``, ``month``), as the file would write it in
-    quotes. Raises a one-line :class:`ScenarioError` ``--set TEXT: what is wrong; e.g. ...``.
+    quotes. Raises a one-line :class:`UsageError` ``sets TEXT: what is wrong; e.g. ...``
+    (``--set TEXT: ...`` on the command line).
     """
 
-    def fail(what: str) -> ScenarioError:
-        return ScenarioError(Problem(f"--set {_show(text)}", f"{what}; {EXAMPLE}"))
+    def fail(what: str) -> UsageError:
+        return UsageError("sets", "{sets} {text}: {what}; " + EXAMPLE, text=_show(text), what=what)
 
     if not isinstance(text, str):
-        raise ScenarioError(f"--set: expected KEY=VALUE text, got {type_name(text)}; {EXAMPLE}")
+        raise UsageError(
+            "sets", "{sets}: expected KEY=VALUE text, got {type}; " + EXAMPLE, type=type_name(text)
+        )
     if "=" not in text:
         raise fail("expected KEY=VALUE (no '=' found)")
     key, value = text.split("=", 1)
@@ -127,16 +137,19 @@ def apply_sets(doc: dict[str, Any], sets: Iterable[tuple[str, object]]) -> dict[
     table, except a distribution table (one with ``dist``), which replaces the old value whole;
     a new line or event may be added only as a whole table with its ``kind`` (see
     :func:`whole_table` for actions and credit lines). The last key may
-    be new: the scenario's validation then tells whether it is a valid key. Raises one
+    be new: the scenario's validation then tells whether it is a valid key. A key that is not
+    a dotted key path, or is in ``variants``, is a :class:`UsageError`; else raises one
     :class:`ScenarioError` listing every set that does not fit the document.
     """
     sets = list(sets)  # read twice below: an iterator must not be spent by the first loop
+    for key, _ in sets:
+        _check_key(key)
     out = copy.deepcopy(doc)
     problems: list[Problem] = []
     for key, value in sets:
         problem = _apply(out, key, value)
         if problem is not None:
-            problems.append(Problem(f"--set {escape_controls(key)}", problem))
+            problems.append(Problem(escape_controls(key), problem, param="sets"))
     if problems:
         raise ScenarioError(problems)
     for key, value in sets:
@@ -198,13 +211,26 @@ def _uncorrelate(doc: dict[str, Any], key: str) -> None:
         del doc["correlations"]
 
 
-def _apply(doc: dict[str, Any], key: str, value: object) -> str | None:
-    """Set ``value`` at ``key`` in ``doc`` (in place); what is wrong, or None."""
-    parts = key.split(".")
-    if not key or not all(_SEGMENT.fullmatch(p) for p in parts):
-        return f"'{key}' is not a key path ({EXAMPLE})"
+def _check_key(key: object) -> None:
+    """A UsageError unless ``key`` is a dotted key path outside ``variants``."""
+    shown = _show(str(key))
+    parts = key.split(".") if isinstance(key, str) else []
+    if not key or not parts or not all(_SEGMENT.fullmatch(p) for p in parts):
+        raise UsageError(
+            "sets", "{sets} {key}: '{key}' is not a key path (" + EXAMPLE + ")", key=shown
+        )
     if parts[0] == "variants":
-        return "a variant cannot be changed with --set; choose it with --variant"
+        raise UsageError(
+            "sets",
+            "{sets} {key}: a variant cannot be changed with {sets}; choose it with {variant}",
+            key=shown,
+        )
+
+
+def _apply(doc: dict[str, Any], key: str, value: object) -> str | None:
+    """Set ``value`` at ``key`` in ``doc`` (in place; a key :func:`_check_key` accepts); what
+    is wrong, or None."""
+    parts = key.split(".")
     table = doc
     for depth, part in enumerate(parts[:-1]):
         here = ".".join(parts[:depth])
@@ -260,17 +286,18 @@ def merge_tables(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 def attribute(problems: Iterable[Problem], sets: Sequence[tuple[str, object]]) -> list[Problem]:
     """The validator's ``problems`` of a document with ``sets`` applied, each worded with the
-    set that caused it: ``--set KEY: what is wrong`` (the problem is at KEY, inside its value,
-    or at a table KEY adds to: an unknown key), else ``--set K1, K2: key.path: what is wrong``."""
+    set that caused it: ``sets KEY: what is wrong`` (the problem is at KEY, inside its value,
+    or at a table KEY adds to: an unknown key), else ``sets K1, K2: key.path: what is wrong``
+    (problems with ``param="sets"``: ``--set KEY: ...`` on the command line)."""
     keys = list(dict.fromkeys(str(k) for k, _ in sets))
     out: list[Problem] = []
     for p in problems:
         key = _cause(p, keys)
         if key is not None:
-            out.append(Problem(f"--set {key}", p.message))
+            out.append(Problem(key, p.message, param="sets"))
         else:
             where = f"{p.path}: " if p.path else ""
-            out.append(Problem(f"--set {', '.join(keys)}", where + p.message))
+            out.append(Problem(", ".join(keys), where + p.message, param="sets"))
     return list(dict.fromkeys(out))
 
 

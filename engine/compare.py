@@ -36,7 +36,7 @@ import pandas as pd
 from cashflow import calendar
 from cashflow.parse import load_scenario
 from cashflow.scenario import Scenario
-from distributions.errors import Problem, ScenarioError, did_you_mean
+from distributions.errors import Problem, ScenarioError, UsageError, did_you_mean
 from distributions.samplers import SAMPLERS
 from distributions.seeding import fresh_entropy
 from engine.batch import BatchTask, layout_of, simulate_batch
@@ -418,17 +418,18 @@ def compare(
     ``seed``: the entropy (None: fresh, recorded in the result); ``jobs``: worker processes
     (as for :func:`engine.runner.run`); ``sampler``: "mc", "lhs" or "sobol"; ``batch_size``:
     paths per batch (default: the smallest that the memory rule gives any variant); ``sets``:
-    ``--set`` overrides applied to the base and every variant. With ``variants`` None, each
-    action, bridge round and credit line of the scenario is compared too, switched off
-    ("without NAME", :func:`lever_switches`): what each management lever changes. The result
-    is bit-identical whatever ``jobs``.
+    overrides, ``(key, value)`` pairs, applied to the base and every variant. With ``variants``
+    None, each action, bridge round and credit line of the scenario is compared too, switched
+    off ("without NAME", :func:`lever_switches`): what each management lever changes. The
+    result is bit-identical whatever ``jobs``.
     """
     from engine.runner import MEMORY_BUDGET_BYTES, batch_size_for, batch_sizes, chunk_batches
 
     if sampler not in SAMPLERS:
-        raise ScenarioError(f"unknown sampler '{sampler}'{did_you_mean(sampler, SAMPLERS)}")
+        hint = did_you_mean(sampler, SAMPLERS)
+        raise UsageError("sampler", "unknown sampler '{given}'{hint}", given=sampler, hint=hint)
     if paths < 1:
-        raise ScenarioError(f"--paths must be a positive number (got {paths})")
+        raise UsageError("paths", "{paths} must be a positive number (got {got})", got=paths)
     file = str(scenario_file)
     base = _load(file, None, sets)
     switches = lever_switches(base) if variants is None else []

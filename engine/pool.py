@@ -31,7 +31,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from distributions.errors import RunwayError, RunwayWarning, ScenarioError, did_you_mean
+from distributions.errors import RunwayError, RunwayWarning, UsageError, did_you_mean
 from engine.files import pid_alive
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def resolve_jobs(jobs: int | None, cores: int) -> tuple[int, str | None]:
     """Workers for ``--jobs`` on ``cores`` cores, and a note when the request was capped.
 
     None: all cores. n >= 1: n, at most ``cores``. Negative, joblib-style: ``cores + 1 + jobs``
-    (-1: all cores, -2: all but one). 0, or a negative leaving no worker: ScenarioError.
+    (-1: all cores, -2: all but one). 0, or a negative leaving no worker: UsageError.
     """
     cores = max(1, int(cores))
     use = "use 1" if cores == 1 else f"use 1 to {cores}"
@@ -81,12 +81,17 @@ def resolve_jobs(jobs: int | None, cores: int) -> tuple[int, str | None]:
         return cores, None
     jobs = int(jobs)
     if jobs == 0:
-        raise ScenarioError(f"--jobs 0 leaves no worker; {use}, or -1 for all cores")
+        raise UsageError("jobs", "{jobs} 0 leaves no worker; {use}, or -1 for all cores", use=use)
     if jobs < 0:
         workers = cores + 1 + jobs
         if workers < 1:
-            raise ScenarioError(
-                f"--jobs {jobs} leaves no worker on {cores} {plural}; {use}, or -1 for all cores"
+            raise UsageError(
+                "jobs",
+                "{jobs} {n} leaves no worker on {cores} {plural}; {use}, or -1 for all cores",
+                n=jobs,
+                cores=cores,
+                plural=plural,
+                use=use,
             )
         return workers, None
     if jobs > cores:
@@ -152,7 +157,7 @@ def results_in_order(
 
     ``backend``: "loky", local worker processes (``workers`` of them; with 1, or a single
     chunk, everything runs here), or "dask", the workers of the Dask cluster whose scheduler is
-    at ``scheduler`` (``tcp://HOST:PORT``; ScenarioError, one line, when it cannot be reached
+    at ``scheduler`` (``tcp://HOST:PORT``; UsageError, one line, when it cannot be reached
     within CONNECT_SECONDS). Either way through joblib, at most 2 chunks per worker dispatched
     ahead; ``chunk_at`` is called lazily (from joblib's threads too) and must be pure.
 
@@ -164,11 +169,13 @@ def results_in_order(
     pending chunks, kills the local workers and closes the Dask client.
     """
     if backend not in BACKENDS:
-        raise ScenarioError(f"unknown backend '{backend}'{did_you_mean(backend, BACKENDS)}")
+        hint = did_you_mean(backend, BACKENDS)
+        raise UsageError("backend", "unknown backend '{given}'{hint}", given=backend, hint=hint)
     if backend == "dask" and not scheduler:
-        raise ScenarioError(
-            "--backend dask needs --scheduler: the address of a Dask scheduler, "
-            "e.g. tcp://127.0.0.1:8786"
+        raise UsageError(
+            "scheduler",
+            "{backend} dask needs {scheduler}: the address of a Dask scheduler, "
+            "e.g. tcp://127.0.0.1:8786",
         )
     tell = note or _warn
     if work is None:
@@ -420,9 +427,12 @@ def _threads(client: Any) -> int:
     try:
         client.wait_for_workers(1, timeout=CONNECT_SECONDS)
     except Exception:  # dask's TimeoutError
-        raise ScenarioError(
-            f"--scheduler {client.scheduler.address}: the Dask scheduler has no workers "
-            f"(none joined within {CONNECT_SECONDS} s)"
+        raise UsageError(
+            "scheduler",
+            "{scheduler} {address}: the Dask scheduler has no workers (none joined within "
+            "{seconds} s)",
+            address=client.scheduler.address,
+            seconds=CONNECT_SECONDS,
         ) from None
     return sum(client.nthreads().values())
 
@@ -474,13 +484,14 @@ def _what_died(backend: str, error: BaseException) -> str:
 
 
 def _connect(scheduler: str) -> Any:
-    """A client of the Dask scheduler at ``scheduler``, or a one-line ScenarioError."""
+    """A client of the Dask scheduler at ``scheduler``, or a one-line UsageError."""
     try:
         from distributed import Client
     except ImportError:
-        raise ScenarioError(
-            "--backend dask needs the dask extra: pip install -e '.[dask]' "
-            "(or pip install 'dask[distributed]')"
+        raise UsageError(
+            "backend",
+            "{backend} dask needs the dask extra: pip install -e '.[dask]' "
+            "(or pip install 'dask[distributed]')",
         ) from None
     try:
         return Client(
@@ -493,9 +504,12 @@ def _connect(scheduler: str) -> Any:
         reason = " ".join(str(error).split()) or type(error).__name__
         if len(reason) > 160:
             reason = reason[:157] + "..."
-        raise ScenarioError(
-            f"--scheduler {scheduler}: cannot reach the Dask scheduler within "
-            f"{CONNECT_SECONDS} s ({reason})"
+        raise UsageError(
+            "scheduler",
+            "{scheduler} {address}: cannot reach the Dask scheduler within {seconds} s ({reason})",
+            address=scheduler,
+            seconds=CONNECT_SECONDS,
+            reason=reason,
         ) from None
 
 

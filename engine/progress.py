@@ -412,13 +412,16 @@ def _arity(fn: Callable[..., Any]) -> int | None:
 
 
 def _bad(progress: object, why: str = "") -> Exception:
-    from distributions.errors import ScenarioError  # lazily: it loads the distributions
+    from distributions.errors import UsageError  # lazily: it loads the distributions
 
     shown = repr(progress)
     shown = shown if len(shown) <= 40 else shown[:37] + "..."
-    return ScenarioError(
-        f"progress must be 'auto', 'bar', 'lines', 'none' or None, a Reporter, or a callable "
-        f"fn(done_paths, total_paths[, estimate]){why} (got {shown})"
+    return UsageError(
+        "progress",
+        "{progress} must be 'auto', 'bar', 'lines', 'none' or None, a Reporter, or a callable "
+        "fn(done_paths, total_paths[, estimate]){why} (got {shown})",
+        why=why,
+        shown=shown,
     )
 
 
@@ -429,7 +432,7 @@ def reporter_for(progress: Any, *, stream: TextIO | None = None) -> Reporter:
     ``None`` or ``"none"``: nothing; a Reporter instance: returned as is; a callable: called as
     ``fn(done_paths, total_paths)`` after each chunk, or ``fn(done_paths, total_paths,
     estimate)`` if it accepts three positional arguments. ``stream`` default: ``sys.stderr``
-    (looked up now). Anything else: a one-line ScenarioError listing the valid values.
+    (looked up now). Anything else: a one-line UsageError listing the valid values.
     """
     stream = stream if stream is not None else sys.stderr
     if progress is None:

@@ -4,7 +4,8 @@
 (schema below); the run finished; every file the manifest lists matches its sha256 (scenario
 copy, copies of the scenario's input files, results.npz, tables); the results' arrays have the
 shapes, types and totals the manifest and scenario imply. Any failure is one line,
-``RUN_DIR: run directory is damaged: what``, raised as :class:`ScenarioError` (exit 2).
+``RUN_DIR: run directory is damaged: what``, raised as :class:`DamagedRun` (a
+:class:`~distributions.errors.RunDirError`, as are a missing or unfinished run: exit 2).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from distributions.errors import ScenarioError
+from distributions.errors import RunDirError, ScenarioError, UsageError, escape_controls
 from engine.checkpoint import _short
 from engine.files import sha256_of
 
@@ -56,20 +57,21 @@ _SCHEMA: dict[str, tuple[tuple[type, ...], Any]] = {
 }
 
 
-class DamagedRun(ScenarioError):
-    """A run directory that cannot be trusted: one line naming it and what is wrong."""
+class DamagedRun(RunDirError):
+    """A run directory that cannot be trusted: one line naming it and what is wrong,
+    ``RUN_DIR: run directory is damaged: what``."""
 
-    def __init__(self, run_dir: pathlib.Path, what: str) -> None:
-        super().__init__(f"{run_dir}: run directory is damaged: {what}")
+    def line(self) -> str:
+        return escape_controls(f"{self.run_dir}: run directory is damaged: {self.what}")
 
 
 def read_manifest(run_dir: pathlib.Path) -> dict[str, Any]:
-    """The manifest of ``run_dir`` as a dict (any status), or a one-line error."""
+    """The manifest of ``run_dir`` as a dict (any status), or a one-line RunDirError."""
     path = run_dir / "manifest.json"
     if not run_dir.is_dir():
-        raise ScenarioError(f"{run_dir}: no such run directory")
+        raise RunDirError(run_dir, "no such run directory")
     if not path.exists():
-        raise ScenarioError(f"{run_dir}: not a finished run directory (no manifest.json)")
+        raise RunDirError(run_dir, "not a finished run directory (no manifest.json)")
     try:
         if path.stat().st_size > MAX_MANIFEST_BYTES:
             raise DamagedRun(run_dir, "manifest.json is too large to be a manifest")
@@ -168,7 +170,8 @@ def _need(run_dir: pathlib.Path, a: dict[str, np.ndarray], key: str, shape: tupl
 
 
 def load_run(run_dir: str | pathlib.Path):
-    """Read a finished, verified run directory back into :class:`engine.results.Results`."""
+    """Read a finished, verified run directory back into :class:`engine.results.Results`;
+    a one-line RunDirError (:class:`DamagedRun` for damage) if it cannot be."""
     from engine.batch import layout_of
     from engine.histogram import Grid, Histograms
     from engine.levers import levers_of
@@ -178,7 +181,7 @@ def load_run(run_dir: str | pathlib.Path):
     manifest = read_manifest(run_dir)
     status = manifest.get("status", "finished")  # runs written before the status existed
     if status != "finished":
-        raise ScenarioError(unfinished_message(run_dir, manifest))
+        raise RunDirError(run_dir, _unfinished(run_dir, manifest))
     _check_schema(run_dir, manifest)
     _check_files(run_dir, manifest)
     scenario = scenario_of(run_dir, manifest)
@@ -280,6 +283,10 @@ def load_run(run_dir: str | pathlib.Path):
 
 def unfinished_message(run_dir: pathlib.Path, manifest: dict[str, Any]) -> str:
     """One line: the run is unfinished, how far it got, and the command that finishes it."""
+    return f"{run_dir}: {_unfinished(run_dir, manifest)}"
+
+
+def _unfinished(run_dir: pathlib.Path, manifest: dict[str, Any]) -> str:
     from engine.checkpoint import read_index
 
     index = read_index(run_dir) or {}
@@ -288,8 +295,8 @@ def unfinished_message(run_dir: pathlib.Path, manifest: dict[str, Any]) -> str:
     total = spec.get("paths") if spec.get("until_ci") is None else None
     got = f"{done:,} of {total:,} paths" if isinstance(total, int) else f"{done:,} paths"
     return (
-        f"{run_dir}: the run is unfinished ({got} done at its last checkpoint; it was "
-        f"interrupted or is still running); finish it with: {resume_command(run_dir)}"
+        f"the run is unfinished ({got} done at its last checkpoint; it was interrupted or is "
+        f"still running); finish it with: {resume_command(run_dir)}"
     )
 
 
@@ -326,7 +333,7 @@ def scenario_of(run_dir: pathlib.Path, manifest: dict[str, Any]):
         return parse_scenario(
             doc, file=str(copy), base_dir=_base_dir(run_dir, manifest), variant=variant, sets=sets
         )
-    except ScenarioError as error:
+    except (ScenarioError, UsageError) as error:  # UsageError: the sets recorded are malformed
         what = f"its scenario copy no longer validates: {error.lines()[0]}"
         raise DamagedRun(run_dir, what) from None
 

@@ -42,7 +42,7 @@ import pandas as pd
 from cashflow import calendar
 from cashflow.draws import per_path_inputs
 from cashflow.scenario import Scenario
-from distributions.errors import ScenarioError
+from distributions.errors import UsageError
 from engine.histogram import Histograms
 from engine.levers import Lever
 from engine.outcomes import Layout
@@ -59,6 +59,7 @@ __all__ = [
     "Results",
     "check_question_date",
     "probability_intervals",
+    "question_date_problem",
     "replicates_apply",
     "runway_months",
     "sampler_inputs",
@@ -84,17 +85,34 @@ def runway_months(ruin_counts: np.ndarray, q: float) -> int | str:
 
 
 def check_question_date(
-    start_year: int, start_month: int, horizon: int, before: dt.date, what: str = "--before "
+    start_year: int,
+    start_month: int,
+    horizon: int,
+    before: dt.date,
+    param: str = "before",
+    sep: str = " ",
 ) -> int:
-    """Whole months completed before ``before``; a one-line error (starting with ``what``, the
-    option or text the date came from) if outside the horizon."""
-    first, last = calendar.question_dates(start_year, start_month, horizon)
-    if not first <= before <= last:
-        raise ScenarioError(
-            f"{what}{before.isoformat()} is outside the simulated horizon; valid dates are "
-            f"{first.isoformat()} to {last.isoformat()}"
-        )
+    """Whole months completed before ``before``; if outside the horizon, a one-line
+    :class:`UsageError` about ``param`` (the parameter the date came from), whose name and
+    ``sep`` start the line: "before 2030-01-01 is outside the simulated horizon; ..."."""
+    problem = question_date_problem(start_year, start_month, horizon, before)
+    if problem is not None:
+        raise UsageError(param, f"{{{param}}}{{sep}}{{problem}}", sep=sep, problem=problem)
     return calendar.months_before(start_year, start_month, before)
+
+
+def question_date_problem(
+    start_year: int, start_month: int, horizon: int, before: dt.date
+) -> str | None:
+    """None if the simulated horizon can answer the question about ``before``, else why not
+    ("2030-01-01 is outside the simulated horizon; valid dates are ... to ...")."""
+    first, last = calendar.question_dates(start_year, start_month, horizon)
+    if first <= before <= last:
+        return None
+    return (
+        f"{before.isoformat()} is outside the simulated horizon; valid dates are "
+        f"{first.isoformat()} to {last.isoformat()}"
+    )
 
 
 def wilson_interval(successes: np.ndarray | int, n: np.ndarray | int, z: float = Z95) -> tuple:
@@ -768,4 +786,6 @@ def _parse_date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise ScenarioError(f"--before: '{text}' is not a date; expected YYYY-MM-DD") from None
+        raise UsageError(
+            "before", "{before}: '{text}' is not a date; expected YYYY-MM-DD", text=text
+        ) from None

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from distributions.errors import RunwayError, ScenarioError
+from distributions.errors import RunDirError, RunwayError, UsageError
 from engine.files import (
     atomic_write,
     create_exclusive,
@@ -153,7 +153,7 @@ def lock_run_dir(directory: pathlib.Path) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise ScenarioError(f"{directory}: the run is still going on in another process") from None
+        raise RunDirError(directory, "the run is still going on in another process") from None
     _HELD_LOCKS[key] = fd
 
 
@@ -169,20 +169,21 @@ def unlock_run_dir(directory: pathlib.Path) -> None:
 def reopen_run_dir(path: pathlib.Path) -> tuple[RunDir, dict[str, Any]]:
     """An unfinished run directory, locked, to resume; its running manifest. Refuses (one line)
     a finished run, a run still going on, another Runway version, a damaged copy, and a
-    scenario file changed since the run started."""
+    scenario file changed since the run started: a RunDirError (DamagedRun: damaged)."""
     from engine.readback import DamagedRun, read_manifest, verify_checksums
 
     manifest = read_manifest(path)
     status = manifest.get("status")
     if status == "finished":
-        raise ScenarioError(f"{path}: the run is finished; nothing to resume")
+        raise RunDirError(path, "the run is finished; nothing to resume")
     spec = manifest.get("run")
     if status != "running" or not isinstance(spec, dict):
-        raise ScenarioError(f"{path}: not a run that can be resumed (no run parameters saved)")
+        raise RunDirError(path, "not a run that can be resumed (no run parameters saved)")
     if manifest.get("runway_version") != VERSION:
-        raise ScenarioError(
-            f"{path}: the run was started by Runway {manifest.get('runway_version')}, this is "
-            f"{VERSION}; resume it with that version, or start it again"
+        raise RunDirError(
+            path,
+            f"the run was started by Runway {manifest.get('runway_version')}, this is "
+            f"{VERSION}; resume it with that version, or start it again",
         )
     lock_run_dir(path)
     checksums = manifest.get("sha256")
@@ -196,9 +197,10 @@ def reopen_run_dir(path: pathlib.Path) -> tuple[RunDir, dict[str, Any]]:
         and sha256_of(pathlib.Path(original)) != manifest.get("scenario_sha256")
     )
     if changed:
-        raise ScenarioError(
-            f"{path}: the scenario file {original} has changed since the run started; "
-            "resuming would mix two scenarios: start a new run instead"
+        raise RunDirError(
+            path,
+            f"the scenario file {original} has changed since the run started; "
+            "resuming would mix two scenarios: start a new run instead",
         )
     replaces = manifest.get("replaces")
     target = pathlib.Path(replaces) if isinstance(replaces, str) else path
@@ -224,28 +226,28 @@ def claim_run_dir(
     ``out`` None: ``runs/<slug>-<timestamp>``, with ``-2``, ``-3``, ... if taken. ``out`` given:
     created if missing; an empty directory is used; a non-empty one is refused unless ``force``
     and it is a run directory. ``need_bytes``: the space the run's files will take, checked
-    against the free space. Every problem is a one-line :class:`ScenarioError`.
+    against the free space. Every problem is one line: a :class:`UsageError` about ``out`` (not
+    enough free space included), or a :class:`RunDirError` (another run is writing there, the
+    directory cannot be written).
     """
     target = default_run_dir(scenario_name) if out is None else pathlib.Path(out)
     try:
         run = _claim_new(target) if out is None else _claim_out(target, force=force)
     except OSError as error:
-        where = f"--out {out}" if out is not None else str(target)
-        raise ScenarioError(
-            f"{where}: cannot create the run directory: {_describe(error)}"
-        ) from None
+        why = f"cannot create the run directory: {_describe(error)}"
+        if out is None:
+            raise RunDirError(target, why) from None
+        raise UsageError("out", "{out} {path}: {why}", path=out, why=why) from None
     try:
         _check_free_space(run, need_bytes)
         create_exclusive(run.work / MANIFEST, _json_bytes(_initial_manifest(scenario_name)))
         lock_run_dir(run.work)
     except FileExistsError:
-        raise ScenarioError(f"{run.path}: another run is writing this directory") from None
+        raise RunDirError(run.path, "another run is writing this directory") from None
     except OSError as error:
         run.discard()
-        raise ScenarioError(
-            f"{run.path}: cannot write the run directory: {_describe(error)}"
-        ) from None
-    except ScenarioError:
+        raise RunDirError(run.path, f"cannot write the run directory: {_describe(error)}") from None
+    except (UsageError, RunDirError):
         run.discard()
         raise
     return run
@@ -260,32 +262,39 @@ def _claim_new(base: pathlib.Path) -> RunDir:
         except FileExistsError:
             continue
         return RunDir(path=path, work=path, created=True)
-    raise ScenarioError(f"{base}: too many runs with this name in the same second")
+    raise RunDirError(base, "too many runs with this name in the same second")
 
 
 def _claim_out(path: pathlib.Path, *, force: bool) -> RunDir:
     if path.exists() and not path.is_dir():
-        raise ScenarioError(f"--out {path}: is a file, not a directory; name a new directory")
+        raise UsageError(
+            "out", "{out} {path}: is a file, not a directory; name a new directory", path=path
+        )
     try:
         path.mkdir(parents=True)
         return RunDir(path=path, work=path, created=True)
     except FileExistsError:
         pass
     except NotADirectoryError:
-        raise ScenarioError(
-            f"--out {path}: a parent of this path is a file, not a directory"
+        raise UsageError(
+            "out", "{out} {path}: a parent of this path is a file, not a directory", path=path
         ) from None
     if not any(path.iterdir()):
         return RunDir(path=path, work=path, created=False)
     if not force:
-        raise ScenarioError(
-            f"--out {path}: already exists and is not empty; choose a new directory, or add "
-            "--force to replace a previous run there"
+        raise UsageError(
+            "out",
+            "{out} {path}: already exists and is not empty; choose a new directory, or add "
+            "{force} to replace a previous run there",
+            path=path,
         )
     if not _is_run_dir(path):
-        raise ScenarioError(
-            f"--out {path}: is not a Runway run directory (no readable {MANIFEST}); --force "
-            "only replaces run directories"
+        raise UsageError(
+            "out",
+            "{out} {path}: is not a Runway run directory (no readable {manifest}); {force} "
+            "only replaces run directories",
+            path=path,
+            manifest=MANIFEST,
         )
     _remove_stale_siblings(path)
     work = path.with_name(f".{path.name}.runway-new.{os.getpid()}.{secrets.token_hex(4)}")
@@ -336,9 +345,13 @@ def _check_free_space(run: RunDir, need_bytes: int) -> None:
     except OSError:
         return
     if free < need_bytes:
-        raise ScenarioError(
-            f"{run.path}: not enough free space: {_size(free)} free, the run's files need about "
-            f"{_size(need_bytes)}; free some space or choose another --out"
+        raise UsageError(
+            "out",
+            "{path}: not enough free space: {free} free, the run's files need about {need}; "
+            "free some space or choose another {out}",
+            path=run.path,
+            free=_size(free),
+            need=_size(need_bytes),
         )
 
 

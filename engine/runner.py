@@ -23,7 +23,7 @@ import numpy as np
 
 from cashflow import calendar
 from cashflow.scenario import Scenario
-from distributions.errors import RunwayWarning, ScenarioError, did_you_mean
+from distributions.errors import RunwayWarning, UsageError, did_you_mean
 from distributions.samplers import SAMPLERS
 from distributions.seeding import fresh_entropy
 from engine import memory
@@ -140,24 +140,35 @@ def run(
     ``backend``: "loky" (local processes) or "dask" (``scheduler``: its address).
     ``checkpoints``: a :class:`engine.checkpoint.CheckpointStore`: resume from its checkpoint
     and save the merged state as the run goes (and when it is interrupted).
+
+    A wrong argument is a one-line :class:`~distributions.errors.UsageError` naming its
+    parameter ("paths must be a positive number (got 0)"), raised before any work.
     """
     from engine.progress import reporter_for
 
     if sampler not in SAMPLERS:
-        raise ScenarioError(f"unknown sampler '{sampler}'{did_you_mean(sampler, SAMPLERS)}")
+        hint = did_you_mean(sampler, SAMPLERS)
+        raise UsageError("sampler", "unknown sampler '{given}'{hint}", given=sampler, hint=hint)
     if paths < 1:
-        raise ScenarioError(f"--paths must be a positive number (got {paths})")
+        raise UsageError("paths", "{paths} must be a positive number (got {got})", got=paths)
     total = paths  # the most paths the run may have
     if until_ci is not None:
         if not scenario.questions:
-            raise ScenarioError(
-                "--until-ci needs question dates in the scenario (questions = [...])"
+            raise UsageError(
+                "until_ci", "{until_ci} needs question dates in the scenario (questions = [...])"
             )
         if not 0 < until_ci < 0.5:
-            raise ScenarioError(f"--until-ci must be between 0 and 0.5 (got {until_ci})")
+            raise UsageError(
+                "until_ci", "{until_ci} must be between 0 and 0.5 (got {got})", got=until_ci
+            )
         total = max_paths or MAX_PATHS
         if total < paths:
-            raise ScenarioError(f"--max-paths {total:,} is below --paths {paths:,}")
+            raise UsageError(
+                "max_paths",
+                "{max_paths} {most:,} is below {paths} {paths_given:,}",
+                most=total,
+                paths_given=paths,
+            )
     stratified = replicates_apply(sampler, scenario)
     if sampler in REPLICATE_SAMPLERS and not stratified:
         warnings.warn(
@@ -166,7 +177,7 @@ def run(
             RunwayWarning,
             stacklevel=2,
         )
-    workers = workers_for(jobs)  # refuses a --jobs leaving no worker before any work
+    workers = workers_for(jobs)  # refuses jobs leaving no worker before any work
     reporter = reporter_for(progress)
     entropy = fresh_entropy() if seed is None else int(seed)
     size = batch_size or batch_size_for(

@@ -63,11 +63,11 @@ from cashflow import calendar
 from cashflow.draws import Draws, draw_batch, per_path_inputs
 from cashflow.model import MAX_AMOUNT, simulate_flows
 from cashflow.scenario import Funding, Scenario, Shock
-from distributions.errors import ScenarioError
+from distributions.errors import ScenarioError, UsageError
 from distributions.seeding import fresh_entropy, stream
 from engine.files import atomic_write
 from engine.outcomes import ruin_months
-from engine.results import check_question_date
+from engine.results import question_date_problem
 
 __all__ = [
     "BATCH_ROWS",
@@ -128,13 +128,15 @@ class Output:
         return costs[:, s].sum(axis=1) - revenue[:, s].sum(axis=1)
 
 
-def _bad(text: str, why: str) -> ScenarioError:
-    return ScenarioError(f"output {text!r}: {why} ({_EXAMPLES})")
+def _bad(text: str, why: str) -> UsageError:
+    # "output", not the parameter's field: the command line says it so too (not "--output")
+    template = "output {text!r}: {why} ({examples})"
+    return UsageError("output", template, text=text, why=why, examples=_EXAMPLES)
 
 
 def parse_output(text: str | Output, scenario: Scenario) -> Output:
     """``'before 2026-01-01'``, ``'cash 2025-12'`` or ``'loss 2024'`` as an :class:`Output`
-    of ``scenario``; a one-line :class:`ScenarioError` (with examples) for anything else or for
+    of ``scenario``; a one-line :class:`UsageError` (with examples) for anything else or for
     a date, month or year outside the horizon."""
     if isinstance(text, Output):
         return text
@@ -150,10 +152,10 @@ def parse_output(text: str | Output, scenario: Scenario) -> Output:
             date = dt.date.fromisoformat(arg)
         except ValueError:
             raise _bad(text, f"'{arg}' is not a date YYYY-MM-DD") from None
-        try:
-            months = check_question_date(sy, sm, h, date, what="")
-        except ScenarioError as error:
-            raise _bad(text, error.lines()[0]) from None
+        problem = question_date_problem(sy, sm, h, date)
+        if problem is not None:
+            raise _bad(text, problem)
+        months = calendar.months_before(sy, sm, date)
         return Output("before", f"before {date.isoformat()}", date=date, month=months)
     if kind == "cash":
         if not re.fullmatch(r"\d{4}-\d{2}", arg):
@@ -439,12 +441,21 @@ def sensitivity(
     evaluations = evaluations_for(paths, d)
     n = evaluations // (d + 2)
     if n < MIN_ROWS:
-        raise ScenarioError(
-            f"--paths {paths:,} is too few for a Sobol analysis of {d} inputs: at least "
-            f"{MIN_ROWS * (d + 2):,} are needed ({MIN_ROWS} rows x (d + 2))"
+        raise UsageError(
+            "paths",
+            "{paths} {given:,} is too few for a Sobol analysis of {d} inputs: at least "
+            "{least:,} are needed ({rows} rows x (d + 2))",
+            given=paths,
+            d=d,
+            least=MIN_ROWS * (d + 2),
+            rows=MIN_ROWS,
         )
     if not 0 < confidence_level < 1:
-        raise ScenarioError(f"confidence level must be between 0 and 1 (got {confidence_level})")
+        raise UsageError(
+            "confidence_level",
+            "{confidence_level} must be between 0 and 1 (got {got})",
+            got=confidence_level,
+        )
     entropy = fresh_entropy() if seed is None else int(seed)
     root = np.random.SeedSequence(entropy)
 

@@ -47,7 +47,7 @@ from cashflow import calendar
 from cashflow.overrides import apply_sets
 from cashflow.parse import apply_variant, load_scenario, parse_scenario
 from cashflow.scenario import Scenario, Shock
-from distributions.errors import ScenarioError, did_you_mean
+from distributions.errors import ScenarioError, UsageError, did_you_mean
 from distributions.seeding import fresh_entropy
 from engine.results import Answer, check_question_date
 
@@ -104,41 +104,44 @@ class Target:
 def parse_target(text: str | Target) -> Target:
     """``'before 2026-01-01 <= 5%'`` -> Target; also ``< 5%``, ``<= 0.05``, ``>= 90%`` (at
     least). A level without ``%`` is a probability from 0 to 1. Anything else: one-line
-    ScenarioError with an example."""
+    UsageError with an example."""
+
+    def bad(template: str, /, **values: Any) -> UsageError:
+        return UsageError("target", template, example=_TARGET_EXAMPLE, **values)
+
     if isinstance(text, Target):
         return text
     if not isinstance(text, str):
-        raise ScenarioError(f"--target must be text, {_TARGET_EXAMPLE}")
+        raise bad("{target} must be text, {example}")
     match = _TARGET_RE.fullmatch(text)
     if match is None:
-        raise ScenarioError(
-            f"--target {text!r} is not a target; write 'before DATE <= LEVEL', {_TARGET_EXAMPLE} "
-            "(or >= for 'at least')"
+        raise bad(
+            "{target} {text!r} is not a target; write 'before DATE <= LEVEL', {example} "
+            "(or >= for 'at least')",
+            text=text,
         )
     try:
         before = dt.date.fromisoformat(match["date"])
     except ValueError:
-        raise ScenarioError(
-            f"--target: {match['date']!r} is not a date YYYY-MM-DD, {_TARGET_EXAMPLE}"
-        ) from None
+        date = match["date"]
+        raise bad("{target}: {date!r} is not a date YYYY-MM-DD, {example}", date=date) from None
     try:
         level = float(match["level"])
     except ValueError:
-        raise ScenarioError(
-            f"--target: {match['level']!r} is not a number, {_TARGET_EXAMPLE}"
-        ) from None
+        raise bad("{target}: {level!r} is not a number, {example}", level=match["level"]) from None
     if not math.isfinite(level):
-        raise ScenarioError(f"--target: the level must be a finite number, {_TARGET_EXAMPLE}")
+        raise bad("{target}: the level must be a finite number, {example}")
     if match["pct"]:
         level /= 100
         if not 0 <= level <= 1:
-            raise ScenarioError(
-                f"--target: the level must be from 0% to 100% (got {match['level']}%)"
+            raise bad(
+                "{target}: the level must be from 0% to 100% (got {level}%)", level=match["level"]
             )
     elif not 0 <= level <= 1:
-        raise ScenarioError(
-            f"--target: a level without % is a probability from 0 to 1 (got {match['level']}); "
-            f"did you mean {match['level']}%?"
+        raise bad(
+            "{target}: a level without % is a probability from 0 to 1 (got {level}); "
+            "did you mean {level}%?",
+            level=match["level"],
         )
     return Target(before=before, op=_OPS[match["op"]], level=level)
 
@@ -238,7 +241,7 @@ def _varied_reason(path: tuple[str, ...]) -> str | None:
     if not path:
         return "name a key"
     if path[0] == "variants":
-        return "a variant's value is chosen with --variant; vary the scenario's key instead"
+        return "a variant's value is chosen with {variant}; vary the scenario's key instead"
     if path[0] == "correlations":
         return "correlations cannot be varied"
     if len(path) == 1 and path[0] in _NOT_VARIED:
@@ -262,16 +265,25 @@ def _is_month(value: Any) -> bool:
     return True
 
 
-def _find_key(doc: dict[str, Any], vary: str) -> _Key:
-    """The varied key in ``doc``: it must exist and hold a fixed number (or month)."""
+def _find_key(doc: dict[str, Any], vary: str, file: str) -> _Key:
+    """The varied key in ``doc`` (of ``file``): it must exist and hold a fixed number (or
+    month); else a one-line UsageError."""
+
+    def bad(template: str, /, **values: Any) -> UsageError:
+        return UsageError(
+            "vary", "{file}: {vary} {key}: " + template, file=file, key=vary, **values
+        )
+
     if not isinstance(vary, str) or not vary.strip():
-        raise ScenarioError("--vary needs a dotted key, e.g. events.raise.amount")
+        raise UsageError(
+            "vary", "{file}: {vary} needs a dotted key, e.g. events.raise.amount", file=file
+        )
     vary = vary.strip()
     path = tuple(vary.split("."))
     valid = _leaves(doc)
-    reason = _varied_reason(path)
+    reason = _varied_reason(path)  # a sentence of this module, naming parameters as {fields}
     if reason is not None:
-        raise ScenarioError(f"--vary {vary}: cannot be varied ({reason})")
+        raise bad(f"cannot be varied ({reason})")
     defaults = dict(_optional(doc))
     event = doc["events"].get(path[1]) if path[0] == "events" and len(path) == 3 else None
     funding = isinstance(event, dict) and event.get("kind") == "funding"
@@ -286,33 +298,35 @@ def _find_key(doc: dict[str, Any], vary: str) -> _Key:
                 if isinstance(value, dict)
                 else f"{where} is not a table"
             )
-            raise ScenarioError(f"--vary {vary}: {what}{did_you_mean(vary, valid)}")
+            raise bad("{what}{hint}", what=what, hint=did_you_mean(vary, valid))
         value = value[part]
     if isinstance(value, dict):
         if "dist" in value:
-            raise ScenarioError(
-                f"--vary {vary}: is a distribution ({value['dist']}), not a fixed value; goal "
-                "seek varies a fixed number: give it one (e.g. with --set) or vary another key"
+            raise bad(
+                "is a distribution ({dist}), not a fixed value; goal seek varies a fixed "
+                "number: give it one (e.g. with {sets}) or vary another key",
+                dist=value["dist"],
             )
         inside = [k for k in valid if k.startswith(vary + ".")]
         hint = did_you_mean(vary, inside or valid)
-        raise ScenarioError(f"--vary {vary}: is a table; name one of its numbers{hint}")
+        raise bad("is a table; name one of its numbers{hint}", hint=hint)
     if _is_month_key(path):
         if _is_month(value):
             return _Key(path, True, str(value).strip(), funding)
-        raise ScenarioError(
-            f'--vary {vary}: must hold a fixed month "YYYY-MM" to be varied (got {value!r})'
-        )
+        raise bad('must hold a fixed month "YYYY-MM" to be varied (got {value!r})', value=value)
     if _is_number(value):
         return _Key(path, False, float(value), funding)
     if isinstance(value, str) and re.search(r"\S\s+to\s+\S", value):
-        raise ScenarioError(
-            f"--vary {vary}: is an uncertain number ({value!r}), not a fixed value; goal seek "
-            "varies a fixed number: give it one (e.g. with --set) or vary another key"
+        raise bad(
+            "is an uncertain number ({value!r}), not a fixed value; goal seek varies a fixed "
+            "number: give it one (e.g. with {sets}) or vary another key",
+            value=value,
         )
-    raise ScenarioError(
-        f"--vary {vary}: holds {type(value).__name__} {value!r}, not a number"
-        f"{did_you_mean(vary, valid)}"
+    raise bad(
+        "holds {type} {value!r}, not a number{hint}",
+        type=type(value).__name__,
+        value=value,
+        hint=did_you_mean(vary, valid),
     )
 
 
@@ -345,9 +359,10 @@ def solve(
     ``range_``: (low, high) of the value (months as ``"YYYY-MM"``); default [0, 10 x the current
     value] for amounts, [0, 1] for probabilities, [0, 5] for scales, the horizon for months.
     ``tolerance``: bracket width in the value's units (default: 0.005, or 1e-6 of the range if
-    smaller). ``sets``: ``--set`` overrides as :func:`cashflow.overrides.parse_set` returns them,
-    applied after the variant.
-    Raises ScenarioError (one line) for a bad target, key, range or scenario.
+    smaller). ``sets``: overrides, ``(key, value)`` pairs as
+    :func:`cashflow.overrides.parse_set` returns them, applied after the variant.
+    Raises a one-line UsageError for a bad target, key, range, tolerance or number of paths,
+    a ScenarioError for a bad scenario (file, variant or sets).
     """
     file = str(scenario_file)
     goal = parse_target(target)
@@ -359,10 +374,7 @@ def solve(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # said once already by load_scenario
         doc = apply_sets(doc, sets)
-    try:
-        key = _find_key(doc, vary)
-    except ScenarioError as error:
-        raise error.with_file(file) from None
+    key = _find_key(doc, vary, file)
     vary = ".".join(key.path)
     base_dir = pathlib.Path(file).parent
 
@@ -376,8 +388,13 @@ def solve(
             problems = "; ".join(
                 f"{p.path}: {p.message}" if p.path else p.message for p in error.problems
             )
-            raise ScenarioError(
-                f"--vary {vary} = {shown}: the scenario is not valid there: {problems}", file=file
+            raise UsageError(
+                "range_",
+                "{file}: {vary} {key} = {value}: the scenario is not valid there: {problems}",
+                file=file,
+                key=vary,
+                value=shown,
+                problems=problems,
             ) from None
 
     scenario = scenario_at(key.current)  # the scenario with the overrides applied
@@ -385,7 +402,7 @@ def solve(
     deterministic = _deterministic(scenario) and key.field != "probability"
     n_paths = min(int(paths), DETERMINISTIC_PATHS) if deterministic else int(paths)
     if n_paths < 1:
-        raise ScenarioError(f"--paths must be a positive number (got {paths})")
+        raise UsageError("paths", "{paths} must be a positive number (got {got})", got=paths)
     entropy = fresh_entropy() if seed is None else int(seed)
 
     from engine.runner import batch_size_for, chunk_batches, run
@@ -414,7 +431,9 @@ def solve(
     def answer_at(u: float) -> Answer:
         if u not in cache:
             if len(cache) >= MAX_EVALUATIONS:
-                raise ScenarioError(f"goal seek: more than {MAX_EVALUATIONS} evaluations needed")
+                raise UsageError(  # a range too wide for the tolerance
+                    "range_", "goal seek: more than {n} evaluations needed", n=MAX_EVALUATIONS
+                )
             results = run(
                 scenario_at(raw(u)),
                 paths=n_paths,
@@ -434,7 +453,9 @@ def solve(
         tol = min(MONEY_TOLERANCE, RELATIVE_TOLERANCE * (hi_u - lo_u)) if not key.month else 1
     else:
         if not (_is_number(tolerance) and tolerance > 0):
-            raise ScenarioError(f"--tolerance must be a positive number (got {tolerance})")
+            raise UsageError(
+                "tolerance", "{tolerance} must be a positive number (got {got})", got=tolerance
+            )
         tol = max(1, round(tolerance)) if key.month else float(tolerance)
     if not key.month and tol <= 0:
         tol = MONEY_TOLERANCE
@@ -721,7 +742,7 @@ def _deterministic(scenario: Scenario) -> bool:
 
 def _check_date(scenario: Scenario, goal: Target) -> None:
     s = scenario
-    check_question_date(s.start_year, s.start_month, s.horizon_months, goal.before, "--target: ")
+    check_question_date(s.start_year, s.start_month, s.horizon_months, goal.before, "target", ": ")
 
 
 def _number_range(key: _Key, vary: str, range_: tuple[Any, Any] | None) -> tuple[float, float]:
@@ -739,12 +760,18 @@ def _number_range(key: _Key, vary: str, range_: tuple[Any, Any] | None) -> tuple
     try:
         low, high = (float(v) for v in range_)
     except (TypeError, ValueError):
-        raise ScenarioError(
-            f"--range for {vary} must be two numbers LOW HIGH, e.g. --range 0 30 (got {range_!r})"
+        raise UsageError(
+            "range_",
+            "{range_} for {key} must be two numbers LOW HIGH, e.g. {range_} 0 30 (got {got!r})",
+            key=vary,
+            got=range_,
         ) from None
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise ScenarioError(
-            f"--range for {vary} must be two finite numbers with LOW < HIGH (got {range_!r})"
+        raise UsageError(
+            "range_",
+            "{range_} for {key} must be two finite numbers with LOW < HIGH (got {got!r})",
+            key=vary,
+            got=range_,
         )
     return low, high
 
@@ -757,19 +784,24 @@ def _month_range(
         return 0.0, float(h - 1)
     first = calendar.month_label(scenario.start_year, scenario.start_month, 0)
     last = calendar.month_label(scenario.start_year, scenario.start_month, h - 1)
-    example = f"e.g. --range {first} {last}"
+    values = {"key": vary, "first": first, "last": last, "got": range_}
     try:
         low, high = (
             calendar.month_index(scenario.start_year, scenario.start_month, str(v)) for v in range_
         )
     except (ScenarioError, TypeError, ValueError):
-        raise ScenarioError(
-            f'--range for {vary} must be two months "YYYY-MM", {example} (got {range_!r})'
+        raise UsageError(
+            "range_",
+            '{range_} for {key} must be two months "YYYY-MM", e.g. {range_} {first} {last} '
+            "(got {got!r})",
+            **values,
         ) from None
     if not 0 <= low < high <= h - 1:
-        raise ScenarioError(
-            f"--range for {vary} must be two months within the horizon, the first earlier, "
-            f"{example} (got {range_!r})"
+        raise UsageError(
+            "range_",
+            "{range_} for {key} must be two months within the horizon, the first earlier, "
+            "e.g. {range_} {first} {last} (got {got!r})",
+            **values,
         )
     return float(low), float(high)
 

@@ -23,7 +23,7 @@ import pytest
 
 import engine.pool
 from cashflow.parse import load_scenario
-from distributions.errors import RunwayError, ScenarioError
+from distributions.errors import RunwayError, UsageError
 from engine import runner
 from engine.batch import BatchTask, ChunkResult, Grids, simulate_batch
 from engine.histogram import make_grid
@@ -209,16 +209,18 @@ def test_loky_retries_exhausted_is_one_line(run_inputs):
 
 def test_unknown_backend_and_missing_scheduler(run_inputs):
     chunk_at, grids = run_inputs
-    with pytest.raises(ScenarioError, match="unknown backend 'dusk'; did you mean 'dask'"):
+    with pytest.raises(UsageError, match="unknown backend 'dusk'; did you mean 'dask'") as caught:
         next(results_in_order(chunk_at, grids, 2, backend="dusk"))
-    with pytest.raises(ScenarioError, match="--backend dask needs --scheduler"):
+    assert caught.value.param == "backend"
+    with pytest.raises(UsageError, match=r"^backend dask needs scheduler") as caught:
         next(results_in_order(chunk_at, grids, 2, backend="dask"))
+    assert caught.value.param == "scheduler"
 
 
 def test_dask_extra_missing_is_one_line(run_inputs, monkeypatch):
     chunk_at, grids = run_inputs
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed: ImportError
-    with pytest.raises(ScenarioError, match=r"needs the dask extra: pip install -e '\.\[dask\]'"):
+    with pytest.raises(UsageError, match=r"needs the dask extra: pip install -e '\.\[dask\]'"):
         next(results_in_order(chunk_at, grids, 2, backend="dask", scheduler="tcp://x:1"))
 
 
@@ -328,13 +330,13 @@ def test_dask_killed_worker_past_allowed_failures_is_recomputed(run_inputs, refe
 def test_unreachable_scheduler_is_one_line_within_the_timeout(run_inputs):
     chunk_at, grids = run_inputs
     started = time.monotonic()
-    with pytest.raises(ScenarioError) as caught:
+    with pytest.raises(UsageError) as caught:
         next(results_in_order(chunk_at, grids, 2, backend="dask", scheduler="tcp://127.0.0.1:1"))
     assert time.monotonic() - started < 15
     message = str(caught.value)
     assert "\n" not in message
     assert message.startswith(
-        "--scheduler tcp://127.0.0.1:1: cannot reach the Dask scheduler within 10 s ("
+        "scheduler tcp://127.0.0.1:1: cannot reach the Dask scheduler within 10 s ("
     )
 
 

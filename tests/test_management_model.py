@@ -885,6 +885,8 @@ def _old_model() -> types.ModuleType | None:
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
+    # Modules renamed since (their functions unchanged): import them by their current names.
+    source = source.replace("distributions._checks", "distributions._require")
     module = types.ModuleType("old_cashflow_model")
     sys.modules[module.__name__] = module
     try:

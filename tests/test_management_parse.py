@@ -744,20 +744,20 @@ def test_set_fixing_a_correlated_action_input_drops_its_correlation(tmp_path):
     [
         (
             ["actions.cutt.factor=0.5"],
-            "--set actions.cutt.factor: unknown action 'cutt'; did you mean 'cut'?",
+            "sets actions.cutt.factor: unknown action 'cutt'; did you mean 'cut'?",
         ),
         (
             ["credit.revolvr.limit=5"],
-            "--set credit.revolvr.limit: unknown credit line 'revolvr'; did you mean 'revolver'?",
+            "sets credit.revolvr.limit: unknown credit line 'revolvr'; did you mean 'revolver'?",
         ),
-        (["credit.revolver.limit=-5"], "--set credit.revolver.limit: must be >= 0 (got -5)"),
+        (["credit.revolver.limit=-5"], "sets credit.revolver.limit: must be >= 0 (got -5)"),
         (
             ["actions.cut.enabled=maybe"],
-            "--set actions.cut.enabled: must be true or false, got a string ('maybe')",
+            "sets actions.cut.enabled: must be true or false, got a string ('maybe')",
         ),
         (
             ["actions.new.cost=1"],
-            "--set actions.new.cost: unknown action 'new'; valid: cut, sell (a new action needs a "
+            "sets actions.new.cost: unknown action 'new'; valid: cut, sell (a new action needs a "
             "whole table with its when and at least one of lines, stop or cost)",
         ),
     ],

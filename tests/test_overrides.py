@@ -1,4 +1,6 @@
-"""``--set KEY=VALUE`` stress overrides (cashflow.overrides): reading, applying, validating."""
+"""``--set KEY=VALUE`` stress overrides (cashflow.overrides): reading, applying, validating.
+
+Their errors name the parameter ``sets`` (``sets KEY: ...``); the command line says ``--set``."""
 
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ import pytest
 
 from cashflow.overrides import apply_sets, describe_sets, parse_set
 from cashflow.parse import load_scenario
-from distributions.errors import ScenarioError
+from distributions.errors import ScenarioError, UsageError
 from reports.data import ReportData
+from simulate import error_lines
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 OPENAI = ROOT / "scenarios" / "openai_2024.toml"
@@ -61,29 +64,40 @@ def test_parse_set_reads_the_values_of_the_file(text: str, expected: tuple[str, 
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("x", "--set x: expected KEY=VALUE"),
-        ("=1", "--set =1: no key before '='"),
-        ("lines.a.b={unclosed", "--set lines.a.b={unclosed: the value is not a valid TOML value"),
+        ("x", "sets x: expected KEY=VALUE"),
+        ("=1", "sets =1: no key before '='"),
+        ("lines.a.b={unclosed", "sets lines.a.b={unclosed: the value is not a valid TOML value"),
         ("lines.a=[1,", "not a valid TOML value"),
         ('lines.a="open', "not a valid TOML value"),
         ("lines.a=", "no value after '='"),
         ("lines..a=1", "an empty part between dots"),
         ("lines.st aff.a=1", "'st aff' is not a key"),
         ("a=1\nb = 2", "must be one TOML value"),
-        ("a=" + "[" * 2000 + "]" * 2000, "--set a="),
+        ("a=" + "[" * 2000 + "]" * 2000, "sets a="),
     ],
 )
 def test_a_malformed_set_is_one_line_with_an_example(text: str, words: str) -> None:
-    with pytest.raises(ScenarioError) as caught:
+    with pytest.raises(UsageError) as caught:
         parse_set(text)
     line = str(caught.value)
-    assert "\n" not in line and line.startswith("--set ")
+    assert caught.value.param == "sets"
+    assert "\n" not in line and line.startswith("sets ")
     assert words in line
-    assert line.endswith("e.g. --set lines.staff.growth=0.02")
+    assert line.endswith("e.g. sets lines.staff.growth=0.02")
+    cli = error_lines(caught.value)  # as the command line prints it
+    assert cli == ["--set " + line.removeprefix("sets ").replace("e.g. sets", "e.g. --set")]
+
+
+def test_a_set_that_is_not_text_is_one_line() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_set(5)  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        "sets: expected KEY=VALUE text, got an integer; e.g. sets lines.staff.growth=0.02"
+    )
 
 
 def test_control_characters_in_a_malformed_set_are_escaped() -> None:
-    with pytest.raises(ScenarioError) as caught:
+    with pytest.raises(UsageError) as caught:
         parse_set("a=\x1b[31m{")
     assert "\x1b" not in str(caught.value) and "\\x1b" in str(caught.value)
 
@@ -109,39 +123,68 @@ def test_describe_sets_is_canonical_toml() -> None:
 # ----- applying and validating --------------------------------------------------------------
 def test_unknown_line_event_or_table_is_one_line_with_a_suggestion() -> None:
     assert _error(["lines.trainng_compute.growth=0.05"]) == (
-        "--set lines.trainng_compute.growth: unknown line 'trainng_compute'; "
+        "sets lines.trainng_compute.growth: unknown line 'trainng_compute'; "
         "did you mean 'training_compute'?"
     )
     assert _error(["events.rase.probability=0"]) == (
-        "--set events.rase.probability: unknown event 'rase'; did you mean 'raise'?"
+        "sets events.rase.probability: unknown event 'rase'; did you mean 'raise'?"
     )
     assert "did you mean 'lines'?" in _error(["lien.staff.growth=1"])
-    assert "cannot be changed with --set" in _error(["variants.no_raise.description=x"])
+
+
+def test_a_set_problem_names_the_flag_on_the_command_line() -> None:
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(OPENAI, sets=[("events.rase.probability", 0)])
+    assert error_lines(caught.value) == [
+        "--set events.rase.probability: unknown event 'rase'; did you mean 'raise'?"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("key", "line"),
+    [
+        (
+            "variants.no_raise.description",
+            "sets variants.no_raise.description: a variant cannot be changed with sets; "
+            "choose it with variant",
+        ),
+        (
+            "lines..a",
+            "sets lines..a: 'lines..a' is not a key path (e.g. sets lines.staff.growth=0.02)",
+        ),
+        ("", "sets : '' is not a key path (e.g. sets lines.staff.growth=0.02)"),
+    ],
+)
+def test_a_set_key_that_can_never_be_set_is_a_usage_error(key: str, line: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        load_scenario(OPENAI, sets=[("floor", 1), (key, "x")])
+    assert caught.value.param == "sets" and str(caught.value) == line
+    assert error_lines(caught.value)[0].startswith("--set ")
 
 
 def test_unknown_key_comes_from_validation_named_by_its_set() -> None:
     assert _error(["lines.staff.growht=0.1"]) == (
-        "--set lines.staff.growht: unknown key 'growht'; did you mean 'growth'?"
+        "sets lines.staff.growht: unknown key 'growht'; did you mean 'growth'?"
     )
     assert _error(["statring_cash=5"]) == (
-        "--set statring_cash: unknown key 'statring_cash'; did you mean 'starting_cash'?"
+        "sets statring_cash: unknown key 'statring_cash'; did you mean 'starting_cash'?"
     )
 
 
 def test_a_month_key_given_a_number_gives_the_validators_line() -> None:
     line = _error(["events.raise.month=5"])
-    assert line.startswith("--set events.raise.month: ") and "YYYY-MM" in line
+    assert line.startswith("sets events.raise.month: ") and "YYYY-MM" in line
     assert "outside the horizon" in _error(["events.raise.month=2030-01"])
 
 
 def test_wrong_type_and_bad_values_are_attributed_to_their_set() -> None:
     line = _error(["lines.staff.growth=abc"])
-    assert line.startswith("--set lines.staff.growth: ") and "'abc'" in line
-    assert _error(["lines.staff.start.sd=-1"]).startswith("--set lines.staff.start.sd: ")
+    assert line.startswith("sets lines.staff.growth: ") and "'abc'" in line
+    assert _error(["lines.staff.start.sd=-1"]).startswith("sets lines.staff.start.sd: ")
     line = _error(["lines.other.start.mean=0.2"])  # other.start is a number: no table to enter
-    assert line.startswith("--set lines.other.start.mean: 'lines.other.start' is a number")
+    assert line.startswith("sets lines.other.start.mean: 'lines.other.start' is a number")
     line = _error(["horizon_months=48"])  # a problem elsewhere, caused by the set
-    assert line.startswith("--set horizon_months: lines.revenue.schedule: ")
+    assert line.startswith("sets horizon_months: lines.revenue.schedule: ")
 
 
 def test_only_the_set_problems_are_reported_once_each() -> None:
@@ -150,7 +193,8 @@ def test_only_the_set_problems_are_reported_once_each() -> None:
             OPENAI, sets=[parse_set("lines.staff.growht=1"), parse_set("events.raise.month=5")]
         )
     assert len(caught.value.lines()) == 2
-    assert all(line.startswith("--set ") for line in caught.value.lines())
+    assert all(line.startswith("sets ") for line in caught.value.lines())
+    assert all(line.startswith("--set ") for line in error_lines(caught.value))
 
 
 def test_a_set_equals_the_same_change_as_a_variant(tmp_path: pathlib.Path) -> None:
@@ -194,7 +238,7 @@ def test_variant_and_sets_stack_sets_last() -> None:
         OPENAI, variant="no_raise", sets=[parse_set("events.raise.probability=0.85")]
     )
     assert undone.events == load_scenario(OPENAI).events  # the set wins over the variant
-    assert "--set " in _error(["lines.staff.growht=1"], variant="no_raise")
+    assert _error(["lines.staff.growht=1"], variant="no_raise").startswith("sets ")
 
 
 def test_a_new_line_needs_a_whole_table_with_its_kind() -> None:

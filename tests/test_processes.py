@@ -17,7 +17,7 @@ import pytest
 
 import engine.pool
 import simulate
-from distributions.errors import RunwayWarning, ScenarioError
+from distributions.errors import RunwayWarning, UsageError
 from engine.pool import Terminated, resolve_jobs, stop_on_signals
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -239,18 +239,20 @@ def test_resolve_jobs(jobs, cores, workers, note):
 @pytest.mark.parametrize(
     ("jobs", "cores", "message"),
     [
-        (-3, 2, "--jobs -3 leaves no worker on 2 cores; use 1 to 2, or -1 for all cores"),
-        (-9, 8, "--jobs -9 leaves no worker on 8 cores; use 1 to 8, or -1 for all cores"),
-        (-2, 1, "--jobs -2 leaves no worker on 1 core; use 1, or -1 for all cores"),
-        (-(10**30), 2, "--jobs -1000000000000000000000000000000 leaves no worker on 2 cores"),
-        (0, 2, "--jobs 0 leaves no worker; use 1 to 2, or -1 for all cores"),
+        (-3, 2, "jobs -3 leaves no worker on 2 cores; use 1 to 2, or -1 for all cores"),
+        (-9, 8, "jobs -9 leaves no worker on 8 cores; use 1 to 8, or -1 for all cores"),
+        (-2, 1, "jobs -2 leaves no worker on 1 core; use 1, or -1 for all cores"),
+        (-(10**30), 2, "jobs -1000000000000000000000000000000 leaves no worker on 2 cores"),
+        (0, 2, "jobs 0 leaves no worker; use 1 to 2, or -1 for all cores"),
     ],
 )
 def test_resolve_jobs_refuses_no_worker(jobs, cores, message):
-    with pytest.raises(ScenarioError) as caught:
+    with pytest.raises(UsageError) as caught:
         resolve_jobs(jobs, cores)
+    assert caught.value.param == "jobs"
     assert str(caught.value).startswith(message)
     assert len(str(caught.value).splitlines()) == 1
+    assert simulate.error_lines(caught.value)[0].startswith(f"--{message}")  # the CLI's flag
 
 
 def test_available_cores_is_what_this_process_may_use():

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from distributions.errors import ScenarioError
+from distributions.errors import UsageError
 from engine.progress import (
     BarReporter,
     CallbackReporter,
@@ -140,7 +140,7 @@ def test_callables_with_two_and_three_arguments():
 
 @pytest.mark.parametrize("bad", ["tqdm", "", "Auto", True, 3, 0.5, [], LinesReporter, lambda: 0])
 def test_anything_else_is_a_one_line_error_listing_the_choices(bad):
-    with pytest.raises(ScenarioError) as err:
+    with pytest.raises(UsageError) as err:
         reporter_for(bad)
     message = str(err.value)
     assert "\n" not in message

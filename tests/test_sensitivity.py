@@ -11,7 +11,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from cashflow.parse import load_scenario
-from distributions.errors import ScenarioError
+from distributions.errors import UsageError
 from engine.sensitivity import (
     BATCH_ROWS,
     evaluations_for,
@@ -235,7 +235,7 @@ def test_parse_output_forms(additive):
     ],
 )
 def test_parse_output_errors(additive, text, fragment):
-    with pytest.raises(ScenarioError) as err:
+    with pytest.raises(UsageError) as err:
         parse_output(text, additive)
     message = str(err.value)
     assert fragment in message
@@ -244,7 +244,7 @@ def test_parse_output_errors(additive, text, fragment):
 
 
 def test_bad_output_is_refused_before_any_evaluation(additive):
-    with pytest.raises(ScenarioError, match="unknown kind"):
+    with pytest.raises(UsageError, match="unknown kind"):
         sensitivity(additive, "runway 2025", paths=10**9, seed=1)
 
 
@@ -267,7 +267,7 @@ def test_evaluations_never_exceed_paths():
 
 
 def test_too_few_paths_is_one_line(additive):
-    with pytest.raises(ScenarioError, match="too few"):
+    with pytest.raises(UsageError, match=r"^paths 100 is too few"):
         sensitivity(additive, "loss 2024", paths=100, seed=1)
 
 

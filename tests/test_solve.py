@@ -8,7 +8,7 @@ import pathlib
 
 import pytest
 
-from distributions.errors import ScenarioError
+from distributions.errors import UsageError
 from engine.solve import Target, parse_target, solve
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -211,14 +211,16 @@ def test_parse_target(text: str, op: str, level: float) -> None:
     ],
 )
 def test_parse_target_bad(text: str) -> None:
-    with pytest.raises(ScenarioError) as info:
+    with pytest.raises(UsageError) as info:
         parse_target(text)
     assert len(str(info.value).splitlines()) == 1
-    assert "--target" in str(info.value)
+    assert info.value.param == "target" and str(info.value).startswith("target")
+    assert "--" not in str(info.value)  # the library's words: no command-line flag
 
 
 def test_target_outside_horizon(det_file: pathlib.Path) -> None:
-    with pytest.raises(ScenarioError, match="outside the simulated horizon") as info:
+    outside = r"^target: 2030-01-01 is outside the simulated horizon"
+    with pytest.raises(UsageError, match=outside) as info:
         solve(det_file, "before 2030-01-01 <= 5%", "events.raise.amount", paths=10)
     assert len(str(info.value).splitlines()) == 1
 
@@ -236,21 +238,21 @@ def test_target_outside_horizon(det_file: pathlib.Path) -> None:
     ],
 )
 def test_vary_bad_key(vary: str, expect: str) -> None:
-    with pytest.raises(ScenarioError) as info:
+    with pytest.raises(UsageError) as info:
         solve(BENCH, "before 2026-01-01 <= 50%", vary, paths=100, seed=1)
     text = str(info.value)
-    assert len(text.splitlines()) == 1
-    assert f"--vary {vary}" in text and expect in text
+    assert len(text.splitlines()) == 1 and info.value.param == "vary"
+    assert text.startswith(f"{BENCH}: vary {vary}: ") and expect in text
 
 
 def test_bad_range(det_file: pathlib.Path) -> None:
     for vary, bad in (("events.raise.amount", (5, 1)), ("events.raise.month", (0, 3))):
-        with pytest.raises(ScenarioError, match="--range") as info:
+        with pytest.raises(UsageError, match=r"^range_ for ") as info:
             solve(det_file, "before 2026-01-01 <= 0%", vary, range_=bad, paths=10)
         assert len(str(info.value).splitlines()) == 1
 
 
 def test_invalid_value_inside_range(det_file: pathlib.Path) -> None:
-    with pytest.raises(ScenarioError, match="not valid there") as info:
+    with pytest.raises(UsageError, match="not valid there") as info:
         solve(det_file, "before 2026-01-01 <= 0%", "lines.staff.scale", range_=(-1, 2), paths=10)
     assert len(str(info.value).splitlines()) == 1
