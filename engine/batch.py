@@ -123,7 +123,8 @@ def _within(a: np.ndarray) -> bool:
 
 def _out_of_range(a: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):
-        return ~(np.abs(a) <= MAX_AMOUNT)
+        outside: np.ndarray = ~(np.abs(a) <= MAX_AMOUNT)
+    return outside
 
 
 def _overflow_error(
@@ -185,7 +186,9 @@ def funding_rounds(scenario: Scenario) -> list[str]:
     return [e.name for e in scenario.events if isinstance(e, Funding) and e.when is None]
 
 
-def make_grids(scenario: Scenario, pilot: PathOutcomes, draws: Draws, bins: int, fan_bins: int):
+def make_grids(
+    scenario: Scenario, pilot: PathOutcomes, draws: Draws, bins: int, fan_bins: int
+) -> Grids:
     """The run's :class:`Grids` from a pilot batch: its own ranges, except that a credit line's
     balance columns span 0 to the largest limit the pilot drew (a pilot that never draws on the
     line would otherwise leave no room for the balances of later batches)."""
@@ -219,6 +222,7 @@ def reduce_batch(
 ) -> BatchResult:
     """Reduce a simulated batch to its small result on the run's histogram grids."""
     h = task.scenario.horizon_months
+    assert out.levers is not None  # simulate_batch always fills them in
     return BatchResult(
         index=task.index,
         size=task.size,

@@ -20,6 +20,7 @@ import os
 import pathlib
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,7 +67,13 @@ class CheckpointStore:
     _saved_chunks: int = field(default=-1, init=False)
 
     def load(
-        self, grids: Grids, horizon_months: int, drivers: int, rounds: int, note, levers: int = 0
+        self,
+        grids: Grids,
+        horizon_months: int,
+        drivers: int,
+        rounds: int,
+        note: Callable[[str], None],
+        levers: int = 0,
     ) -> RunState | None:
         """The last checkpoint's state, or None (none yet, or damaged: then ``note`` says so)."""
         path = self.directory / CHECKPOINT_INDEX

@@ -112,7 +112,9 @@ def _net_loss_columns(scenario: Scenario) -> slice:
     return slice(3 * y + 1, 4 * y + 1)
 
 
-def _compare_batch(task: CompareTask, grids: Sequence[Grid]):
+def _compare_batch(
+    task: CompareTask, grids: Sequence[Grid]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Histograms]]:
     h = task.scenarios[0].horizon_months
     v, q = len(task.scenarios), len(task.months)
     ruin_counts = np.zeros((v, h + 1), np.int64)
@@ -342,7 +344,9 @@ def pts(d: float) -> str:
 
 
 # ----- running it -------------------------------------------------------------------------
-def _load(file: str | pathlib.Path, variant: str | None, sets: Sequence[str]) -> Scenario:
+def _load(
+    file: str | pathlib.Path, variant: str | None, sets: Sequence[tuple[str, object]]
+) -> Scenario:
     return load_scenario(file, variant=variant, sets=tuple(sets))
 
 
@@ -408,7 +412,7 @@ def compare(
     jobs: int | None = None,
     sampler: str = "mc",
     batch_size: int | None = None,
-    sets: Sequence[str] = (),
+    sets: Sequence[tuple[str, object]] = (),
 ) -> Comparison:
     """Simulate the scenario in ``scenario_file`` as written (named "base") and each of
     ``variants`` (None: every ``[variants.NAME]`` of the file, in file order) on the same

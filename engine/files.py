@@ -54,7 +54,7 @@ def pid_alive(pid: int) -> bool:
 def remove_stale_temporaries(directory: pathlib.Path) -> list[pathlib.Path]:
     """Delete the temporary files of interrupted writes in ``directory`` (those whose writing
     process no longer exists); returns what was removed. Other processes' live writes stay."""
-    removed = []
+    removed: list[pathlib.Path] = []
     try:
         entries = list(directory.iterdir())
     except OSError:
@@ -86,7 +86,7 @@ def _temporary_path(path: pathlib.Path) -> pathlib.Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
 
 
-def atomic_write(path: pathlib.Path, write: Callable[[pathlib.Path], None]) -> None:
+def atomic_write(path: pathlib.Path, write: Callable[[pathlib.Path], object]) -> None:
     """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it into place.
 
     The parent directory must exist or is created. On any failure (a full disk included) the

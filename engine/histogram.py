@@ -76,12 +76,14 @@ class Grid:
     @property
     def k(self) -> int:
         """Number of quantities."""
-        return self.lo.shape[0]
+        k: int = self.lo.shape[0]
+        return k
 
     @property
     def width(self) -> np.ndarray:
         """(k,) bin width per quantity."""
-        return (self.hi - self.lo) / self.bins
+        width: np.ndarray = (self.hi - self.lo) / self.bins
+        return width
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Grid):
@@ -176,7 +178,8 @@ class Histograms:
         pos = np.subtract(data, (grid.lo - grid.width).reshape(per_q))  # no cancellation
         pos *= scale.reshape(per_q)
         np.clip(pos, 0.0, stride - 1, out=pos)
-        index = np.empty(data.shape, np.intp)  # + each quantity's first column, truncated
+        # + each quantity's first column, truncated:
+        index: np.ndarray = np.empty(data.shape, np.intp)
         np.add(pos, (np.arange(k) * float(stride)).reshape(per_q), out=index, casting="unsafe")
         del pos
         index = index.ravel()
@@ -316,12 +319,14 @@ class Histograms:
                 RunwayWarning,
                 stacklevel=2,
             )
-        return out[:, 0] if scalar else out
+        result: np.ndarray = out[:, 0] if scalar else out
+        return result
 
     def mean(self) -> np.ndarray:
         """(k,) exact mean of every quantity (sum of the per-bin sums / n)."""
         self._require_paths("mean")
-        return self.sums.sum(axis=1) / self.n
+        mean: np.ndarray = self.sums.sum(axis=1) / self.n
+        return mean
 
     def tail_mean(self, q: float) -> np.ndarray:
         """(k,) CVaR: the mean of the worst (1 - q) share, the values at or above the q-quantile.
@@ -354,7 +359,8 @@ class Histograms:
         whole = 0.5 + b / 12.0
         part = (whole - (0.5 * s0**2 + b * (s0**3 / 3.0 - s0**2 / 4.0))) / p
         partial = take * (self.sums[rows, where] / count + (part - whole) * (hi_e - lo_e))
-        return (full + partial) / (self.n - cutoff)
+        tail: np.ndarray = (full + partial) / (self.n - cutoff)
+        return tail
 
 
 def _inverse_cdf(u: np.ndarray, beta: np.ndarray) -> np.ndarray:

@@ -28,14 +28,19 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from distributions.errors import RunwayError, RunwayWarning, UsageError, did_you_mean
 from engine.files import pid_alive
 
 if TYPE_CHECKING:
     from engine.batch import BatchTask, ChunkResult, Grids
+
+# What a pool runs: work(list of tasks, grids) -> one result per chunk.
+_Task = TypeVar("_Task")
+_Grids = TypeVar("_Grids")
+_Result = TypeVar("_Result")
 
 __all__ = [
     "Terminated",
@@ -136,9 +141,39 @@ class WorkersLost(RunwayError):
         self.next_chunk = next_chunk
 
 
+@overload
 def results_in_order(
     chunk_at: Callable[[int], list[BatchTask] | None],
     grids: Grids,
+    workers: int,
+    *,
+    start: int = ...,
+    backend: str = ...,
+    scheduler: str | None = ...,
+    retries: int = ...,
+    note: Callable[[str], None] | None = ...,
+    work: None = ...,
+) -> Generator[ChunkResult, None, None]: ...
+
+
+@overload
+def results_in_order(
+    chunk_at: Callable[[int], list[_Task] | None],
+    grids: _Grids,
+    workers: int,
+    *,
+    start: int = ...,
+    backend: str = ...,
+    scheduler: str | None = ...,
+    retries: int = ...,
+    note: Callable[[str], None] | None = ...,
+    work: Callable[[list[_Task], _Grids], _Result],
+) -> Generator[_Result, None, None]: ...
+
+
+def results_in_order(
+    chunk_at: Callable[[int], list[Any] | None],
+    grids: Any,
     workers: int,
     *,
     start: int = 0,
@@ -146,8 +181,8 @@ def results_in_order(
     scheduler: str | None = None,
     retries: int = 3,
     note: Callable[[str], None] | None = None,
-    work: Callable[[Any, Any], Any] | None = None,
-) -> Iterator[ChunkResult]:
+    work: Callable[[list[Any], Any], Any] | None = None,
+) -> Generator[Any, None, None]:
     """``run_chunk(chunk_at(i), grids)`` for i = start, start + 1, ... in order, until
     ``chunk_at(i)`` is None.
 
@@ -179,7 +214,9 @@ def results_in_order(
         )
     tell = note or _warn
     if work is None:
-        from engine.batch import run_chunk as work
+        from engine.batch import run_chunk
+
+        work = run_chunk
 
     if backend == "loky" and (workers <= 1 or chunk_at(start + 1) is None):
         i = start
@@ -188,7 +225,10 @@ def results_in_order(
             i += 1
         return
 
-    client = _connect(scheduler) if backend == "dask" else None
+    client: Any = None
+    if backend == "dask":
+        assert scheduler  # a dask backend without a scheduler is refused above
+        client = _connect(scheduler)
     try:
         lost = _lost_worker_errors(backend)
         first = start  # the first chunk not yielded yet
@@ -224,13 +264,13 @@ def _warn(message: str) -> None:
 
 
 def _pool(
-    chunk_at: Callable[[int], list[BatchTask] | None],
-    grids: Grids,
+    chunk_at: Callable[[int], list[_Task] | None],
+    grids: _Grids,
     workers: int,
     first: int,
     client: Any,
-    work: Callable[[Any, Any], Any],
-) -> Iterator[ChunkResult]:
+    work: Callable[[list[_Task], _Grids], _Result],
+) -> Generator[_Result, None, None]:
     """One pool's results from chunk ``first`` on: local workers when ``client`` is None,
     else the Dask cluster's."""
     if client is None:
@@ -239,12 +279,12 @@ def _pool(
 
 
 def _loky_pool(
-    chunk_at: Callable[[int], list[BatchTask] | None],
-    grids: Grids,
+    chunk_at: Callable[[int], list[_Task] | None],
+    grids: _Grids,
     workers: int,
     first: int,
-    work: Callable[[Any, Any], Any],
-) -> Iterator[ChunkResult]:
+    work: Callable[[list[_Task], _Grids], _Result],
+) -> Generator[_Result, None, None]:
     """Chunks from ``first`` on, on joblib's reusable loky pool of ``workers`` processes (the
     one ``joblib.Parallel`` uses); any exception, or closing this generator, cancels the rest
     and kills the workers."""
@@ -291,7 +331,7 @@ def _finish(futures: list[Any]) -> None:
         concurrent.futures.wait(futures, timeout=FINISH_SECONDS)
 
 
-def _loky_result(executor: Any, future: Any) -> ChunkResult:
+def _loky_result(executor: Any, future: Any) -> Any:
     """The result of a chunk's future (its own exception as is; TerminatedWorkerError or
     BrokenProcessPool when a worker died).
 
@@ -345,17 +385,17 @@ def _unstick(executor: Any) -> None:
 
 
 def _dask_pool(
-    chunk_at: Callable[[int], list[BatchTask] | None],
-    grids: Grids,
+    chunk_at: Callable[[int], list[_Task] | None],
+    grids: _Grids,
     client: Any,
     first: int,
-    work: Callable[[Any, Any], Any],
-) -> Iterator[ChunkResult]:
+    work: Callable[[list[_Task], _Grids], _Result],
+) -> Generator[_Result, None, None]:
     """Chunks from ``first`` on, as tasks of the Dask cluster of ``client`` (two per worker
     thread); any exception, or closing this generator, cancels the tasks not yielded."""
     from uuid import uuid4
 
-    def submit(i: int, group: list[BatchTask]) -> Any:
+    def submit(i: int, group: list[_Task]) -> Any:
         key = f"runway-chunk-{i}-{uuid4().hex}"
         return client.submit(work, group, grids, key=key, pure=False)
 
@@ -374,14 +414,14 @@ def _dask_pool(
 
 
 def _ordered(
-    chunk_at: Callable[[int], list[BatchTask] | None],
+    chunk_at: Callable[[int], list[_Task] | None],
     first: int,
     *,
     window: int,
-    submit: Callable[[int, list[BatchTask]], Any],
-    result_of: Callable[[Any], ChunkResult],
+    submit: Callable[[int, list[_Task]], Any],
+    result_of: Callable[[Any], _Result],
     cancel: Callable[[list[Any]], Any],
-) -> Iterator[ChunkResult]:
+) -> Generator[_Result, None, None]:
     """The results of chunks ``first``, ``first + 1``, ... in order: each chunk is submitted
     (``submit(i, chunk)`` returns its future) as soon as fewer than ``window`` chunks are
     submitted and not yet yielded, so at most ``window`` results are ever held, and
@@ -421,7 +461,7 @@ def _worker_env(workers: int) -> dict[str, str]:
 
 def _threads(client: Any) -> int:
     """The worker threads of the cluster; waits up to CONNECT_SECONDS for a first worker."""
-    threads = sum(client.nthreads().values())
+    threads: int = sum(client.nthreads().values())
     if threads:
         return threads
     try:
@@ -434,10 +474,11 @@ def _threads(client: Any) -> int:
             address=client.scheduler.address,
             seconds=CONNECT_SECONDS,
         ) from None
-    return sum(client.nthreads().values())
+    threads = sum(client.nthreads().values())
+    return threads
 
 
-def _dask_result(future: Any, client: Any) -> ChunkResult:
+def _dask_result(future: Any, client: Any) -> Any:
     """The result of a chunk's task (its own exception as is; KilledWorker for the caller)."""
     from concurrent.futures import CancelledError
 
@@ -615,7 +656,7 @@ def stop_on_signals(grace: float = FORCE_AFTER_SECONDS) -> Callable[..., None]:
     if threading.current_thread() is not threading.main_thread():
         return lambda exiting=False: None
     first: float | None = None  # when the first signal came
-    first_signum = signal.SIGINT
+    first_signum: int = signal.SIGINT
     running = True  # restore not called yet
 
     def on_signal(signum: int, _frame: object) -> None:

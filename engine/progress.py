@@ -316,6 +316,7 @@ def _bar_class() -> type:
     class Bar(tqdm):
         monitor_interval = 0  # no monitor thread: updates come from the runner's loop
         estimate: Answer | None = None
+        nrows: int | None  # set by tqdm; annotated here as tqdm has no type information
 
         def display(self, msg: str | None = None, pos: int | None = None) -> Any:
             if self.nrows is not None and self.nrows <= 0:  # a terminal that reports no size:
@@ -324,7 +325,7 @@ def _bar_class() -> type:
 
         @property
         def format_dict(self) -> dict:
-            d = super().format_dict
+            d: dict = super().format_dict
             ncols = d.get("ncols")
             if ncols is not None and ncols <= 0:  # a terminal that reports no size
                 ncols = 79

@@ -16,13 +16,17 @@ import pathlib
 import tomllib
 import zipfile
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from distributions.errors import RunDirError, ScenarioError, UsageError, escape_controls
 from engine.checkpoint import _short
 from engine.files import sha256_of
+
+if TYPE_CHECKING:
+    from cashflow.scenario import Scenario
+    from engine.results import Results
 
 __all__ = [
     "DamagedRun",
@@ -154,7 +158,9 @@ def _arrays(run_dir: pathlib.Path) -> dict[str, np.ndarray]:
         raise DamagedRun(run_dir, f"results.npz cannot be read ({_short(error)})") from None
 
 
-def _need(run_dir: pathlib.Path, a: dict[str, np.ndarray], key: str, shape: tuple, kind: str):
+def _need(
+    run_dir: pathlib.Path, a: dict[str, np.ndarray], key: str, shape: tuple, kind: str
+) -> np.ndarray:
     """``a[key]`` if it has ``shape`` (None: any length) and dtype kind ``kind`` ("i", "f")."""
     if key not in a:
         raise DamagedRun(run_dir, f"results.npz has no array '{key}'")
@@ -169,7 +175,7 @@ def _need(run_dir: pathlib.Path, a: dict[str, np.ndarray], key: str, shape: tupl
     return x
 
 
-def load_run(run_dir: str | pathlib.Path):
+def load_run(run_dir: str | pathlib.Path) -> Results:
     """Read a finished, verified run directory back into :class:`engine.results.Results`;
     a one-line RunDirError (:class:`DamagedRun` for damage) if it cannot be."""
     from engine.batch import layout_of
@@ -290,7 +296,8 @@ def _unfinished(run_dir: pathlib.Path, manifest: dict[str, Any]) -> str:
     from engine.checkpoint import read_index
 
     index = read_index(run_dir) or {}
-    spec = manifest.get("run") if isinstance(manifest.get("run"), dict) else {}
+    run = manifest.get("run")
+    spec: dict[str, Any] = run if isinstance(run, dict) else {}
     done = index.get("paths", 0) if isinstance(index.get("paths", 0), int) else 0
     total = spec.get("paths") if spec.get("until_ci") is None else None
     got = f"{done:,} of {total:,} paths" if isinstance(total, int) else f"{done:,} paths"
@@ -309,7 +316,7 @@ def resume_command(run_dir: pathlib.Path) -> str:
     return f"{program} resume {shlex.quote(str(run_dir))}"
 
 
-def scenario_of(run_dir: pathlib.Path, manifest: dict[str, Any]):
+def scenario_of(run_dir: pathlib.Path, manifest: dict[str, Any]) -> Scenario:
     """The run's scenario, parsed from its copy (and the copies of the files it reads)."""
     from cashflow.parse import parse_scenario
 
@@ -321,7 +328,8 @@ def scenario_of(run_dir: pathlib.Path, manifest: dict[str, Any]):
     inputs = manifest.get("inputs", {})
     copies = {name: str(_inside(run_dir, c)) for name, c in inputs.items()}
     doc = _map_file_names(doc, lambda name: copies.get(name, name))
-    spec = manifest.get("run") if isinstance(manifest.get("run"), dict) else {}
+    run = manifest.get("run")
+    spec: dict[str, Any] = run if isinstance(run, dict) else {}
     variant = manifest.get("variant", spec.get("variant"))
     try:
         sets = [(str(k), v) for k, v in spec.get("sets") or []]

@@ -433,7 +433,8 @@ class Results:
     @functools.cached_property
     def ruin_counts(self) -> np.ndarray:
         """(H + 1,) paths by ruin month over the whole run (index H: never)."""
-        return self.batch_ruin_counts.sum(axis=0)
+        counts: np.ndarray = self.batch_ruin_counts.sum(axis=0)
+        return counts
 
     @functools.cached_property
     def moments(self) -> BatchMoments:
@@ -771,7 +772,7 @@ class Results:
     def _management_summary(self) -> list[dict]:
         """The management table as JSON-able rows, with each credit line's median and p95 drawn
         balance at the end of the horizon."""
-        rows = self.management().to_dict(orient="records")
+        rows: list[dict] = self.management().to_dict(orient="records")
         balance = self.credit_balance()
         for row in rows:
             row["paths"] = int(row["paths"])

@@ -27,6 +27,7 @@ import contextlib
 import ctypes
 import datetime as dt
 import errno
+import functools
 import importlib.metadata
 import json
 import os
@@ -335,7 +336,7 @@ def _exchange(a: pathlib.Path, b: pathlib.Path) -> bool:
     except (OSError, AttributeError):
         return False
     at_fdcwd, rename_exchange = -100, 2
-    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    result: int = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
     return result == 0
 
 
@@ -364,7 +365,7 @@ def _size(n: float) -> str:
 
 
 def _describe(error: OSError) -> str:
-    reasons = {
+    reasons: dict[int | None, str] = {
         errno.EACCES: "permission denied",
         errno.EPERM: "permission denied",
         errno.EROFS: "read-only file system",
@@ -499,7 +500,7 @@ def start_run(
                 f"{original}: the scenario's input file cannot be copied into the run "
                 f"directory: {_describe(error)}"
             ) from None
-        atomic_write(work / copy, lambda tmp, c=content: tmp.write_bytes(c))
+        atomic_write(work / copy, functools.partial(pathlib.Path.write_bytes, data=content))
         checksums[copy] = sha256_of(work / copy)
         inputs[name] = copy
     manifest = {
@@ -537,12 +538,10 @@ def save_run(
 
     parquet = _have_pyarrow()
     for stem, frame in tables(results).items():
-        atomic_write(work / f"{stem}.csv", lambda tmp, f=frame: f.to_csv(tmp, index=False))
+        atomic_write(work / f"{stem}.csv", functools.partial(frame.to_csv, index=False))
         checksums[f"{stem}.csv"] = sha256_of(work / f"{stem}.csv")
         if parquet:
-            atomic_write(
-                work / f"{stem}.parquet", lambda tmp, f=frame: f.to_parquet(tmp, index=False)
-            )
+            atomic_write(work / f"{stem}.parquet", functools.partial(frame.to_parquet, index=False))
     _write_json(work / "summary.json", results.summary())
     checksums["summary.json"] = sha256_of(work / "summary.json")
     _write_json(work / MANIFEST, _manifest(results, running, checksums))
@@ -627,8 +626,11 @@ def _json_default(value: object) -> object:
 
 
 def _save_npz(path: pathlib.Path, arrays: dict[str, np.ndarray]) -> None:
+    # numpy's stubs type savez_compressed's **kwds as ArrayLike beside its allow_pickle: bool,
+    # so a dict of arrays only unpacks into it as dict[str, Any].
+    named: dict[str, Any] = arrays
     with open(path, "wb") as f:
-        np.savez_compressed(f, **arrays)
+        np.savez_compressed(f, **named)
 
 
 def load_run(run_dir: str | pathlib.Path) -> Results:

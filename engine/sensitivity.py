@@ -65,6 +65,7 @@ from cashflow.model import MAX_AMOUNT, simulate_flows
 from cashflow.scenario import Funding, Scenario, Shock
 from distributions.errors import ScenarioError, UsageError
 from distributions.seeding import fresh_entropy, stream
+from distributions.spec import Spec
 from engine.files import atomic_write
 from engine.outcomes import ruin_months
 from engine.results import question_date_problem
@@ -118,14 +119,17 @@ class Output:
             return f"cash at the end of {self.text.split()[1]}{unit}"
         return f"net loss in {self.year}{unit}"
 
-    def values(self, scenario: Scenario, revenue, costs, cash) -> np.ndarray:
+    def values(
+        self, scenario: Scenario, revenue: np.ndarray, costs: np.ndarray, cash: np.ndarray
+    ) -> np.ndarray:
         """(n,) float64 output per path from one batch's (n, H) flows."""
         if self.kind == "before":
             return (ruin_months(cash, scenario.floor) < self.month).astype(np.float64)
         if self.kind == "cash":
             return np.array(cash[:, self.month], dtype=np.float64)
         s = self.months
-        return costs[:, s].sum(axis=1) - revenue[:, s].sum(axis=1)
+        loss: np.ndarray = costs[:, s].sum(axis=1) - revenue[:, s].sum(axis=1)
+        return loss
 
 
 def _bad(text: str, why: str) -> UsageError:
@@ -201,7 +205,7 @@ def _uniform_ppf(u: np.ndarray) -> np.ndarray:
     return np.asarray(u, dtype=np.float64)
 
 
-def _may_or_may_not(spec) -> bool:
+def _may_or_may_not(spec: Spec) -> bool:
     """True unless the probability is a constant <= 0 or >= 1 (occurrence then fixed)."""
     return not spec.is_constant or 0.0 < spec.mean() < 1.0
 
