@@ -50,6 +50,7 @@ from distributions.samplers import SAMPLERS
 if TYPE_CHECKING:
     from cashflow.scenario import Scenario
     from engine.results import Results
+    from engine.rundir import RunDir
 
 __all__ = ["main", "run"]
 
@@ -104,8 +105,9 @@ def builtin_folder() -> pathlib.Path:
     except ModuleNotFoundError:  # a checkout whose editable install predates the package
         return HERE / "scenarios"
     # Another project's "scenarios" first on sys.path, or a zipped install: the one beside us.
-    ours = isinstance(folder, pathlib.Path) and (folder / f"{DEFAULT_NAME}.toml").is_file()
-    return folder if ours else HERE / "scenarios"
+    if isinstance(folder, pathlib.Path) and (folder / f"{DEFAULT_NAME}.toml").is_file():
+        return folder
+    return HERE / "scenarios"
 
 
 DEFAULT_SCENARIO = builtin_folder() / f"{DEFAULT_NAME}.toml"
@@ -406,7 +408,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim_options(a)
     a.add_argument("--json", action="store_true", help="print one JSON object")
 
-    def decision_options(sp: argparse.ArgumentParser, *, paths: int, what: str, jobs=True) -> None:
+    def decision_options(
+        sp: argparse.ArgumentParser, *, paths: int, what: str, jobs: bool = True
+    ) -> None:
         """--paths (with its own default), --seed and --jobs of compare, solve, sensitivity."""
         sp.add_argument("--paths", type=parse_count, default=paths, help=what)
         sp.add_argument("--seed", type=parse_seed, default=None, help="seed; default: fresh")
@@ -514,7 +518,7 @@ def _money(x: float) -> str:
     return f"{round(x, 2) + 0.0:,.2f}"  # + 0.0: no "-0.00" for a hair below zero
 
 
-def key_figures(results) -> str:
+def key_figures(results: Results) -> str:
     """A short text table: revenue, costs, net loss (p5 / p50 / p95) and year-end cash per year."""
     df = results.years()
     unit = results.scenario.unit
@@ -542,7 +546,7 @@ def key_figures(results) -> str:
     return "\n".join(lines)
 
 
-def management_lines(results) -> list[str]:
+def management_lines(results: Results) -> list[str]:
     """One line per management lever: on what share of paths it happened, and when."""
     words = {"fired": "fired", "triggered": "was needed", "arrived": "paid out", "drew": "drawn"}
     kinds = {"action": "Action", "bridge": "Bridge round", "credit": "Credit line"}
@@ -632,7 +636,13 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return _execute(args, scenario, manifest["run"], run_dir, resumed=True)
 
 
-def _execute(args, scenario: Scenario, spec: dict, run_dir, resumed: bool = False) -> int:
+def _execute(
+    args: argparse.Namespace,
+    scenario: Scenario,
+    spec: dict[str, Any],
+    run_dir: RunDir,
+    resumed: bool = False,
+) -> int:
     """Simulate a claimed run with checkpoints, save it, write the report, put it in place.
     An interrupt or a failure that leaves it resumable keeps the directory and says how."""
     from engine import pool
@@ -706,11 +716,19 @@ def _execute(args, scenario: Scenario, spec: dict, run_dir, resumed: bool = Fals
     return 0
 
 
-def _compare_into(scenario: Scenario, spec: dict, args, results: Results, work) -> None:
+def _compare_into(
+    scenario: Scenario,
+    spec: dict[str, Any],
+    args: argparse.Namespace,
+    results: Results,
+    work: pathlib.Path,
+) -> None:
     """The scenario's variants on the run's paths and seed (common random numbers), into the
     run directory's compare.csv (the report's "What changes the answer" page)."""
     from engine.compare import compare, write_comparison
 
+    # Parsed from a file: `run` loads the scenario file, `resume` the run directory's copy.
+    assert scenario.file is not None
     try:
         comparison = compare(
             scenario.file,
@@ -773,7 +791,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _save(results: Results, run_dir, variant: str | None, hint: str) -> str | None:
+def _save(results: Results, run_dir: RunDir, variant: str | None, hint: str) -> str | None:
     """Save the run; None, or (when the disk fails) what happened: the results are saved to a
     temporary directory if possible, and the run directory keeps its checkpoint to resume."""
     import tempfile
@@ -930,7 +948,9 @@ def main(argv: list[str] | None = None) -> int:
     shown: set[str] = set()
     where: list[str] = []  # the scenario file or run directory the command works on
 
-    def show_warning(message, category, *_args, **_kwargs) -> None:
+    def show_warning(
+        message: Warning | str, category: type[Warning], *_args: object, **_kwargs: object
+    ) -> None:
         # Runway's warnings as one plain line each (once), not Python's file:line form.
         text = str(message)
         if where and not text.startswith(where[0]):

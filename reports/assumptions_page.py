@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cashflow.scenario import Correlation
 from reports import style
 from reports.data import ReportData
 from reports.figures import Chart
@@ -48,6 +49,7 @@ def assumptions_pages(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
         if page.bottom - page.y < 4.0:
             page = Page("Assumptions: correlations between inputs", data.name)
             pages.append(page)
+        assert data.correlation is not None  # the chart is drawn only for a correlation
         _correlation_block(page, chart, data.correlation)
     else:
         pages[-1].caption(
@@ -57,7 +59,7 @@ def assumptions_pages(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
     return pages
 
 
-def _correlation_block(page: Page, chart: Chart, correlation) -> None:
+def _correlation_block(page: Page, chart: Chart, correlation: Correlation) -> None:
     """The heatmap on the left (room for its labels measured), the nonzero pairs on the right."""
     page.heading("Rank correlations imposed between inputs", size=11)
     names, m = correlation.names, correlation.matrix
@@ -118,7 +120,7 @@ def _input_rows(table: pd.DataFrame) -> list[list[str]]:
     return rows
 
 
-def _num(v: object) -> str:
+def _num(v: str | float) -> str:
     if isinstance(v, str):
         return v
     x = float(v)

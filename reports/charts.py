@@ -464,7 +464,8 @@ def credit_balance(
     x = np.r_[0, balance["month"].to_numpy() + 1]
 
     def col(name: str) -> np.ndarray:
-        return np.r_[0.0, balance[name].to_numpy(dtype=float)]
+        values: np.ndarray = np.r_[0.0, balance[name].to_numpy(dtype=float)]
+        return values
 
     ax.fill_between(
         x, col("p5"), col("p95"), color=COLORS["fan_outer"], lw=0, label="5th–95th percentile"

@@ -66,7 +66,7 @@ def variants_chart(ax: Axes, df: pd.DataFrame) -> Axes:
             lw=1.4,
             ls="--",
             zorder=2,
-            label=f"{base} (reference)" if g == 0 else None,
+            label=f"{base} (reference)" if g == 0 else "",  # "": the default, no legend entry
         )
         ax.annotate(
             f"{base} {pct(b.probability)}",

@@ -98,7 +98,8 @@ class ManagementData:
     @property
     def names(self) -> list[str]:
         """Every lever's name: actions, bridge rounds, credit lines (file order)."""
-        return [x.name for x in (*self.actions, *self.bridges, *self.credit)]
+        levers: tuple[Action | Funding | Credit, ...] = (*self.actions, *self.bridges, *self.credit)
+        return [x.name for x in levers]
 
     def rows_of(self, name: str) -> pd.DataFrame:
         """The rows of :attr:`levers` about lever ``name``."""
@@ -202,7 +203,9 @@ class ReportData:
         return r[(r.year == year) & np.isclose(r.level, level)].iloc[0]
 
 
-def loss_density(quantiles: np.ndarray, levels: np.ndarray, bins: int = 48):
+def loss_density(
+    quantiles: np.ndarray, levels: np.ndarray, bins: int = 48
+) -> tuple[np.ndarray, np.ndarray]:
     """A histogram density from a quantile function: edges (bins + 1,) and density (bins,).
 
     ``quantiles[i]`` is the ``levels[i]``-quantile; the CDF between them is linear, so the
@@ -224,6 +227,7 @@ def _funding_window(event: Funding, horizon: int, money: Money) -> FundingWindow
     if event.probability.is_constant and float(event.probability.quantile(0.5)) <= 0:
         return None
     spec = event.month
+    assert spec is not None  # a scheduled round (no `when`): its month is a Spec
     if "values" in spec.params:  # a discrete table of months
         pairs = zip(spec.params["values"], spec.params["probs"], strict=True)
         months = [float(v) for v, p in pairs if p > 0]
@@ -268,9 +272,10 @@ def _year_labels(years: list[int], year_of_month: np.ndarray, labels: list[str])
 def _manifest(run_dir: pathlib.Path) -> dict[str, Any]:
     path = run_dir / "manifest.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return manifest
 
 
 def read_sensitivity(run_dir: str | pathlib.Path) -> pd.DataFrame | None:
@@ -418,7 +423,8 @@ def _management(
     """The levers' figures (None for a scenario without actions, bridge rounds or credit)."""
     if not s.managed:
         return None
-    names = [x.name for x in (*s.actions, *s.bridges, *s.credit)]
+    levers: tuple[Action | Funding | Credit, ...] = (*s.actions, *s.bridges, *s.credit)
+    names = [x.name for x in levers]
     effects, effect_before = _lever_effects(comparison, names, before.isoformat())
     return ManagementData(
         levers=results.management(),

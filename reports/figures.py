@@ -8,6 +8,7 @@ agree.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -116,8 +117,14 @@ def chart_list(data: ReportData) -> list[Chart]:
             Chart(
                 f"net_loss_{year}",
                 f"Net loss in {data.year_labels[year]}",
-                lambda ax, e=edges, d=density, m=median, r=r: charts.loss_distribution(
-                    ax, e, d, money, median=m, var95=float(r["var"]), cvar95=float(r["cvar"])
+                functools.partial(
+                    charts.loss_distribution,
+                    edges=edges,
+                    density=density,
+                    money=money,
+                    median=median,
+                    var95=float(r["var"]),
+                    cvar95=float(r["cvar"]),
                 ),
                 size=(6.0, 4.0),
             )
@@ -172,7 +179,7 @@ def chart_list(data: ReportData) -> list[Chart]:
             Chart(
                 f"convergence_{a.before.isoformat()}",
                 f"Runs out before {date_short(a.before)}",
-                lambda ax, df=df, funnel=funnel: charts.convergence(ax, df, funnel),
+                functools.partial(charts.convergence, df=df, funnel=funnel),
                 size=(6.0, 4.0),
             )
         )
@@ -195,7 +202,7 @@ def sensitivity_output(data: ReportData) -> str:
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 
 
-def _date_in_words(match: re.Match) -> str:
+def _date_in_words(match: re.Match[str]) -> str:
     """An ISO date as the report writes dates ("1 January 2026"), as is when not a date."""
     try:
         return date_words(dt.date(*(int(g) for g in match.groups())))

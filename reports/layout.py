@@ -12,6 +12,7 @@ import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.font_manager import FontProperties
@@ -144,7 +145,7 @@ class Page:
         color: str = COLORS["ink"],
         ha: str = "left",
         va: str = "top",
-        **kw: object,
+        **kw: Any,
     ) -> None:
         """One text object at (x, y) inches."""
         self.fig.text(

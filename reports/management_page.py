@@ -6,6 +6,7 @@ credit line is drawn. Added to the report only when the scenario has such levers
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -345,13 +346,13 @@ def management_charts(data: ReportData) -> list[Chart]:
             Chart(
                 credit_chart_name(c.name),
                 f"Credit line {c.name}: amount drawn",
-                lambda ax, b=balance, v=limit, t=limit_label, c=c: draw.credit_balance(
-                    ax,
-                    b,
-                    labels,
-                    data.money,
-                    limit=v,
-                    limit_label=t,
+                functools.partial(
+                    draw.credit_balance,
+                    balance=balance,
+                    labels=labels,
+                    money=data.money,
+                    limit=limit,
+                    limit_label=limit_label,
                     unavailable=_unavailable(c, data.horizon_months),
                 ),
             )

@@ -76,7 +76,9 @@ def method_page(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
     for i, chart in enumerate(shown):
         ax = page.axes(page.left + 0.75 + i * (w + 0.85), page.y + 0.35, w, chart_h)
         chart.draw(ax).set_title(chart.title)
-        ax.get_legend().remove()  # explained in the caption beside the charts
+        legend = ax.get_legend()
+        assert legend is not None  # the convergence chart always draws one
+        legend.remove()  # explained in the caption beside the charts
         if i:
             ax.set_ylabel("")
     x = page.left + 7.45

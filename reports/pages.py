@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 
 from distributions.errors import RunwayWarning
 from reports import style
@@ -425,12 +426,14 @@ def _inches_y(page: Page, fy: float) -> float:
 
 
 def _sobol_label_width(data: ReportData) -> float:
-    names = data.sensitivity["input"].astype(str).head(SENSITIVITY_INPUTS)
+    table = data.sensitivity
+    assert table is not None  # only called when the run directory has sensitivity.csv
+    names = table["input"].astype(str).head(SENSITIVITY_INPUTS)
     widest = max(text_width(n, style.RC.get("ytick.labelsize", 8.5)) for n in names) + 0.2
     return float(np.clip(widest, *SOBOL_LABEL))
 
 
-def _left_title(ax, title: str, label_w: float, width: float) -> None:
+def _left_title(ax: Axes, title: str, label_w: float, width: float) -> None:
     """A left-aligned title starting above the tick labels, wrapped to the chart's width."""
     size = float(ax.set_title(title, loc="left", x=-label_w / width).get_fontsize())
     if text_width(title, size, "bold") > label_w + width:
@@ -441,11 +444,13 @@ def _left_title(ax, title: str, label_w: float, width: float) -> None:
 def _sobol_below(page: Page, data: ReportData, sobol: Chart) -> None:
     """No tornado on the page: the Sobol chart and its caption under the page's text."""
     label_w = _sobol_label_width(data)
+    table = data.sensitivity
+    assert table is not None  # only called when the run directory has sensitivity.csv
     caption = _sobol_caption(data, "")
     width = min(7.0, page.content_width - label_w - 0.2)
     top = page.y + 0.4
     room = page.bottom - top - 0.75 - _caption_height(caption, page.content_width)
-    height = max(min(0.26 * min(len(data.sensitivity), SENSITIVITY_INPUTS) + 0.6, room), 1.2)
+    height = max(min(0.26 * min(len(table), SENSITIVITY_INPUTS) + 0.6, room), 1.2)
     ax = page.axes(page.left + label_w, top, width, height)
     sobol.draw(ax)
     _left_title(ax, sobol.title, label_w, width)
@@ -499,7 +504,7 @@ def _sobol_beside_tornado(page: Page, data: ReportData, tornado: Chart, sobol: C
         )
 
 
-def _fit_tornado(ax, data: ReportData, width: float) -> None:
+def _fit_tornado(ax: Axes, data: ReportData, width: float) -> None:
     """The narrowed tornado: x limits wide enough for the percentages written beside its bars
     (about ``TORNADO_LABEL`` inches each), and a smaller legend where it hides least."""
     values = data.top_drivers[["p_low", "p_high"]].to_numpy(dtype=float).ravel()
@@ -527,6 +532,7 @@ def _sobol_caption(data: ReportData, where: str) -> str:
     """One sentence on the Sobol chart: which output, what the two indices mean, the CIs and
     how many model evaluations."""
     table = data.sensitivity
+    assert table is not None  # only called when the run directory has sensitivity.csv
     level = 0.95
     if "confidence_level" in table.columns:
         values = pd.to_numeric(table["confidence_level"], errors="coerce").dropna()

@@ -10,6 +10,7 @@ the same content.
 from __future__ import annotations
 
 import pathlib
+from typing import Any
 
 from matplotlib.backends.backend_pdf import PdfPages
 
@@ -19,6 +20,7 @@ from engine.rundir import load_run
 from reports import style
 from reports.data import ReportData, collect
 from reports.figures import Chart, chart_list, standalone
+from reports.layout import Page
 from reports.pages import build_pages
 
 __all__ = ["build_report", "write_report"]
@@ -26,7 +28,7 @@ __all__ = ["build_report", "write_report"]
 REPORT_NAME = "report.pdf"
 CHART_DIR = "charts"
 PNG_DPI = 150
-TIGHT = {"bbox_inches": "tight", "pad_inches": 0.15}  # nothing clipped at the edges
+TIGHT: dict[str, Any] = {"bbox_inches": "tight", "pad_inches": 0.15}  # nothing clipped at the edges
 
 
 def build_report(run_dir: str | pathlib.Path) -> pathlib.Path:
@@ -74,7 +76,7 @@ def _metadata(data: ReportData) -> dict:
     }
 
 
-def _write_pdf(tmp: pathlib.Path, pages: list, data: ReportData) -> None:
+def _write_pdf(tmp: pathlib.Path, pages: list[Page], data: ReportData) -> None:
     with PdfPages(tmp, metadata=_metadata(data)) as pdf:
         for page in pages:
             pdf.savefig(page.fig)

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
 from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 __all__ = [
     "CHART_SIZE",
@@ -60,7 +64,7 @@ COLORS = {
 }
 
 #: matplotlib settings of every report figure.
-RC = {
+RC: dict[RcKeyType, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": BODY_SIZE,
     "axes.titlesize": 11,
