@@ -7,7 +7,6 @@ problem recorded), so later checks can skip what already failed instead of re-re
 
 from __future__ import annotations
 
-import math
 import numbers
 import pathlib
 import re
@@ -18,7 +17,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from distributions import Spec, parse_spec
-from distributions._require import fmt, show
+from distributions._require import finite, fmt, show
 from distributions.errors import CONTROL_CHARS, Problem, ScenarioError, did_you_mean
 
 __all__ = ["NAME_RE", "Checker", "control_char", "join", "type_name"]
@@ -164,13 +163,9 @@ class Checker:
             extra = " (a distribution is not allowed here)" if isinstance(value, dict | str) else ""
             self.add(path, f"must be a fixed number{extra}, got {type_name(value)} ({show(value)})")
             return None
-        try:
-            x = float(value)
-        except OverflowError:
-            x = math.inf
-        if not math.isfinite(x):
+        x = finite(value)
+        if x is None:
             self.add(path, f"must be a finite number, got {show(value)}")
-            return None
         return x
 
     def choice(self, value: Any, path: str, choices: tuple[_Choice, ...]) -> _Choice | None:

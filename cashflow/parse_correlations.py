@@ -7,7 +7,7 @@ import numbers
 from typing import Any
 
 from distributions._require import fmt, show
-from distributions.correlation import check_matrix
+from distributions.correlation import check_matrix, listed_twice, size_rule
 from distributions.errors import ScenarioError, did_you_mean
 
 from ._check import Checker, type_name
@@ -155,7 +155,7 @@ def _matrix(
         for i, name in enumerate(raw_names):
             path = f"correlations.inputs[{i}]"
             if name in names:
-                chk.add(path, f"input '{name}' is listed twice")
+                chk.add(path, listed_twice(name))
             elif (good := _input(chk, name, path, declared)) is not None:
                 names.append(good)
     rows = raw_matrix if isinstance(raw_matrix, list) else None
@@ -171,7 +171,7 @@ def _matrix(
     k = len(names)
     if len(rows) != k or any(len(row) != k for row in rows):
         got = f"{len(rows)} rows of lengths {', '.join(str(len(r)) for r in rows) or '-'}"
-        chk.add("correlations.matrix", f"must be {k} x {k} for {k} inputs (got {got})")
+        chk.add("correlations.matrix", f"{size_rule(k)} (got {got})")
         return None
     try:
         matrix = [[float(x) for x in row] for row in rows]

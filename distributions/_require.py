@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 from .errors import Problem, ScenarioError
 
-__all__ = ["fail", "fmt", "given_text", "number", "positive", "show"]
+__all__ = ["fail", "finite", "fmt", "given_text", "number", "positive", "show"]
 
 
 def fail(path: str, message: str) -> NoReturn:
@@ -70,17 +70,32 @@ def given_text(value: Any) -> str:
     return show(value)
 
 
+def finite(value: numbers.Real) -> float | None:
+    """``value`` as a float if that is a finite number, else None (nan, +-inf, or an integer
+    too large for a float).
+
+    The one finite-number rule: :func:`number` and ``Checker.number`` (cashflow) each word
+    their own message around it.
+    """
+    try:
+        x = float(value)
+    except OverflowError:
+        return None
+    return x if math.isfinite(x) else None
+
+
 def number(value: Any, path: str, what: str = "") -> float:
     """``value`` as a finite float; ``what`` names it in the message (e.g. ``"normal sd"``)."""
     prefix = f"{what} " if what else ""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         fail(path, f"{prefix}must be a number (got {show(value)})")
-    try:
-        x = float(value)
-    except OverflowError:
-        fail(path, f"{prefix}must be a finite number (got {show(value)})")
-    if not math.isfinite(x):
-        fail(path, f"{prefix}must be a finite number (got {fmt(x)})")
+    x = finite(value)
+    if x is None:
+        try:
+            got = fmt(float(value))
+        except OverflowError:  # an integer too large for a float: as written
+            got = show(value)
+        fail(path, f"{prefix}must be a finite number (got {got})")
     return x
 
 

@@ -25,11 +25,36 @@ from distributions.errors import Problem, RunwayWarning, ScenarioError
 from ._lazy import linalg
 from ._require import fail
 
-__all__ = ["check_matrix", "iman_conover", "nearest_correlation", "spearman_to_normal"]
+__all__ = [
+    "check_matrix",
+    "iman_conover",
+    "listed_twice",
+    "nearest_correlation",
+    "size_rule",
+    "spearman_to_normal",
+]
 
 _SYMMETRY_TOL = 1e-9
 _PSD_TOL = 1e-10
 _MAX_NAMED = 6  # inputs named in a "not positive semi-definite" message
+
+
+def listed_twice(name: object) -> str:
+    """The sentence for an input named twice in the inputs of a correlation matrix.
+
+    The one wording of this fault, for :func:`check_matrix` and for ``[correlations]`` in a file
+    (:mod:`cashflow.parse_correlations`).
+    """
+    return f"input '{name}' is listed twice"
+
+
+def size_rule(k: int) -> str:
+    """The rule a correlation matrix for ``k`` inputs breaks when it is the wrong size.
+
+    ``"must be k x k for k inputs"``: :func:`check_matrix` and ``[correlations]`` in a file
+    (:mod:`cashflow.parse_correlations`) each add what they got to it.
+    """
+    return f"must be {k} x {k} for {k} inputs"
 
 
 def spearman_to_normal(rho_s: np.ndarray) -> np.ndarray:
@@ -62,7 +87,7 @@ def check_matrix(
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            fail(path, f"input '{name}' is listed twice")
+            fail(path, listed_twice(name))
         seen.add(name)
     try:
         m = np.array(matrix, dtype=np.float64)
@@ -72,7 +97,7 @@ def check_matrix(
         return np.zeros((0, 0))
     if m.shape != (k, k):
         got = " x ".join(map(str, m.shape)) if m.ndim else "a single number"
-        fail(path, f"matrix must be {k} x {k} for {k} inputs, got {got}")
+        fail(path, f"matrix {size_rule(k)}, got {got}")
 
     problems = _entry_problems(names, m, path)
     if problems:

@@ -18,16 +18,28 @@ import warnings
 
 import numpy as np
 
-from distributions.errors import ScenarioError, did_you_mean
+from distributions.errors import ScenarioError, UsageError, did_you_mean
 
 from ._lazy import qmc
 
-__all__ = ["SAMPLERS", "uniforms"]
+__all__ = ["SAMPLERS", "check_sampler", "uniforms"]
 
 SAMPLERS = ("mc", "lhs", "sobol")
 
 # Uniforms are clipped to [_EPS, 1 - _EPS] so that every ppf is finite (a QMC point may be 0).
 _EPS = 2.0**-53
+
+
+def check_sampler(name: str) -> str:
+    """``name`` if it is one of :data:`SAMPLERS`; else a UsageError("sampler", ...) with a hint.
+
+    The one check of a ``sampler`` argument that the library functions (run, compare, ...) make
+    before any work.
+    """
+    if name not in SAMPLERS:
+        hint = did_you_mean(name, SAMPLERS)
+        raise UsageError("sampler", "unknown sampler '{given}'{hint}", given=name, hint=hint)
+    return name
 
 
 def uniforms(method: str, n: int, d: int, rng: np.random.Generator) -> np.ndarray:

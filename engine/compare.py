@@ -37,7 +37,7 @@ from cashflow import calendar
 from cashflow.parse import load_scenario
 from cashflow.scenario import Scenario
 from distributions.errors import Problem, ScenarioError, UsageError, did_you_mean
-from distributions.samplers import SAMPLERS
+from distributions.samplers import check_sampler
 from distributions.seeding import fresh_entropy
 from engine.batch import BatchTask, layout_of, simulate_batch
 from engine.files import atomic_write
@@ -429,9 +429,7 @@ def compare(
     """
     from engine.runner import MEMORY_BUDGET_BYTES, batch_size_for, batch_sizes, chunk_batches
 
-    if sampler not in SAMPLERS:
-        hint = did_you_mean(sampler, SAMPLERS)
-        raise UsageError("sampler", "unknown sampler '{given}'{hint}", given=sampler, hint=hint)
+    check_sampler(sampler)
     if paths < 1:
         raise UsageError("paths", "{paths} must be a positive number (got {got})", got=paths)
     file = str(scenario_file)

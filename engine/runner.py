@@ -23,8 +23,8 @@ import numpy as np
 
 from cashflow import calendar
 from cashflow.scenario import Scenario
-from distributions.errors import RunwayWarning, UsageError, did_you_mean
-from distributions.samplers import SAMPLERS
+from distributions.errors import RunwayWarning, UsageError
+from distributions.samplers import check_sampler
 from distributions.seeding import fresh_entropy
 from engine import memory
 from engine.batch import (
@@ -146,9 +146,7 @@ def run(
     """
     from engine.progress import reporter_for
 
-    if sampler not in SAMPLERS:
-        hint = did_you_mean(sampler, SAMPLERS)
-        raise UsageError("sampler", "unknown sampler '{given}'{hint}", given=sampler, hint=hint)
+    check_sampler(sampler)
     if paths < 1:
         raise UsageError("paths", "{paths} must be a positive number (got {got})", got=paths)
     total = paths  # the most paths the run may have

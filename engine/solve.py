@@ -47,6 +47,7 @@ from cashflow import calendar
 from cashflow.overrides import apply_sets
 from cashflow.parse import apply_variant, load_scenario, parse_scenario
 from cashflow.scenario import Scenario, Shock
+from distributions._require import finite
 from distributions.errors import ScenarioError, UsageError, did_you_mean
 from distributions.seeding import fresh_entropy
 from engine.results import Answer, check_question_date
@@ -250,7 +251,8 @@ def _varied_reason(path: tuple[str, ...]) -> str | None:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    is_real = isinstance(value, int | float) and not isinstance(value, bool)
+    return is_real and finite(value) is not None
 
 
 def _is_month_key(path: tuple[str, ...]) -> bool:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from distributions.errors import ScenarioError
-from distributions.samplers import SAMPLERS, uniforms
+from distributions.errors import ScenarioError, UsageError
+from distributions.samplers import SAMPLERS, check_sampler, uniforms
 
 
 def _rng(seed: int) -> np.random.Generator:
@@ -65,6 +65,15 @@ def test_unknown_sampler_names_the_closest():
         uniforms("lhd", 10, 2, _rng(0))
     with pytest.raises(ScenarioError, match=r"unknown sampler 'random'; valid: lhs, mc, sobol"):
         uniforms("random", 10, 2, _rng(0))
+
+
+def test_check_sampler_is_the_one_usage_check():
+    for method in SAMPLERS:
+        assert check_sampler(method) == method
+    with pytest.raises(UsageError) as caught:
+        check_sampler("lhd")
+    assert caught.value.param == "sampler"
+    assert str(caught.value) == "unknown sampler 'lhd'; did you mean 'lhs'?"
 
 
 # --- variance reduction -------------------------------------------------------------------

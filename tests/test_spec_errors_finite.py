@@ -230,3 +230,13 @@ def test_csv_errors(tmp_path):
 def test_probs_within_tolerance_are_accepted():
     spec = parse_spec({"dist": "discrete", "values": [1, 2], "probs": [0.5, 0.5 + 5e-10]}, PATH)
     assert sum(spec.params["probs"]) == pytest.approx(1.0, abs=1e-15)
+
+
+def test_finite_is_the_one_finite_number_rule():
+    from distributions._require import finite
+
+    assert finite(3) == 3.0
+    assert finite(-2.5) == -2.5
+    assert finite(float("nan")) is None
+    assert finite(float("inf")) is None
+    assert finite(10**400) is None  # too large for a float: not finite, no OverflowError
