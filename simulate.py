@@ -536,8 +536,7 @@ def key_figures(results: Results) -> str:
     median_text = median if isinstance(median, str) else f"{median} months"
     if not isinstance(median, str):
         median_text += f" (cash runs out in {results.month_label(median - 1)})"
-    last = results.survival().iloc[-1]  # never runs out = still above the floor at the end
-    lo, hi = last["low"], last["high"]
+    lo, hi = results.never_runs_out_ci
     lines.append(
         f"Median runway: {median_text}; paths that never run out within the horizon: "
         f"{100 * results.never_runs_out:.1f}% (95% CI {100 * lo:.1f}–{100 * hi:.1f}%)"

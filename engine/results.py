@@ -516,8 +516,15 @@ class Results:
 
     @property
     def never_runs_out(self) -> float:
-        """Share of paths that stay at or above the floor through the whole horizon."""
+        """Share of paths that stay at or above the floor through the whole horizon (the last
+        row of :meth:`survival`)."""
         return float(self.ruin_counts[self.horizon_months] / self.paths)
+
+    @property
+    def never_runs_out_ci(self) -> tuple[float, float]:
+        """95% interval of :attr:`never_runs_out`: the band of :meth:`survival`'s last row."""
+        last = self.survival().iloc[-1]
+        return float(last["low"]), float(last["high"])
 
     def runway_months(self, q: float) -> int | str:
         """q-quantile of the runway in months (months until the end of the month cash runs
