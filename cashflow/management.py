@@ -87,11 +87,11 @@ def _exponents(scenario: Scenario, names: tuple[str, ...]) -> dict[str, int]:
     return out
 
 
-def _column(a: np.ndarray, n: int, dtype: type[np.float64] = np.float64) -> np.ndarray | float:
+def _column(a: np.ndarray, n: int) -> np.ndarray | float:
     """An input's per-path values as (n,), or a float for a constant (1, 1)."""
     if a.shape == (1, 1):
-        return dtype(a[0, 0])
-    return np.ascontiguousarray(a[:, 0], dtype=dtype).reshape(n)
+        return float(a[0, 0])
+    return np.ascontiguousarray(a[:, 0], dtype=np.float64).reshape(n)
 
 
 def _rows(x: np.ndarray | float, rows: np.ndarray) -> np.ndarray | float:
@@ -102,9 +102,13 @@ def _rows(x: np.ndarray | float, rows: np.ndarray) -> np.ndarray | float:
     return x
 
 
+# Months are 0..H-1, so H itself marks what never happens (within the horizon): a pending
+# effect, a bridge's money, an action that may not fire again, a first firing.
+
+
 class _ActionState:
-    def __init__(self, action: Action, scenario: Scenario, draws: Draws, never: int) -> None:
-        n = draws.n
+    def __init__(self, action: Action, scenario: Scenario, draws: Draws) -> None:
+        n, h = draws.n, scenario.horizon_months
         self.action = action
         self.scale = _exponents(scenario, action.lines) if action.factor is not None else {}
         self.stop = list(_exponents(scenario, action.stop))
@@ -114,22 +118,22 @@ class _ActionState:
         )
         self.cost = _column(draws.inputs[f"{name}.cost"], n) if action.cost is not None else None
         self.lag = np.floor(_column(draws.inputs[f"{name}.lag_months"], n)).astype(np.int64)
-        self.pending = np.full(n, never, dtype=np.int64)  # month its effect starts (never: none)
+        self.pending = np.full(n, h, dtype=np.int64)  # month its effect starts (H: none)
         self.next_ok = np.zeros(n, dtype=np.int64)  # first month it may fire again
-        self.fired = np.full(n, scenario.horizon_months, dtype=np.int16)
+        self.fired = np.full(n, h, dtype=np.int16)
         self.fires = np.zeros(n, dtype=np.int32)
 
 
 class _BridgeState:
-    def __init__(self, event: Funding, scenario: Scenario, draws: Draws, never: int) -> None:
-        n = draws.n
+    def __init__(self, event: Funding, scenario: Scenario, draws: Draws) -> None:
+        n, h = draws.n, scenario.horizon_months
         name = event.name
         self.event = event
         self.closes = np.ascontiguousarray(occurs(draws, name))
         self.amount = _column(draws.inputs[f"{name}.amount"], n)
         self.delay = np.floor(_column(draws.inputs[f"{name}.delay_months"], n)).astype(np.int64)
-        self.triggered = np.full(n, scenario.horizon_months, dtype=np.int16)
-        self.arrive = np.full(n, never, dtype=np.int64)
+        self.triggered = np.full(n, h, dtype=np.int16)
+        self.arrived = np.full(n, h, dtype=np.int16)
 
 
 class _CreditState:
@@ -147,10 +151,15 @@ class _CreditState:
         return c.available_from <= t and (c.until is None or t < c.until)
 
 
-def _holds(cond: Condition, t: int, measure: np.ndarray) -> np.ndarray | None:
-    """Where ``cond`` holds in month t (None outside its window)."""
+def _holds(
+    cond: Condition, t: int, cash: np.ndarray, runway: np.ndarray | None
+) -> np.ndarray | None:
+    """Where ``cond`` holds on month t's closing ``cash`` or ``runway`` (None outside its
+    window: it holds nowhere)."""
     if t < cond.after or (cond.until is not None and t > cond.until):
         return None
+    measure = cash if cond.measure == "cash" else runway
+    assert measure is not None  # runway is computed whenever a condition reads it
     return measure < cond.threshold
 
 
@@ -162,10 +171,9 @@ def manage(scenario: Scenario, draws: Draws, flows: ManagedFlows) -> Management:
     draws and repayments); ``flows.funding`` (if kept) includes bridge money.
     """
     n, h = draws.n, scenario.horizon_months
-    never = np.iinfo(np.int64).max // 4
     floor = float(scenario.floor)
-    actions = [_ActionState(a, scenario, draws, never) for a in scenario.actions]
-    bridges = [_BridgeState(e, scenario, draws, never) for e in scenario.bridges]
+    actions = [_ActionState(a, scenario, draws) for a in scenario.actions]
+    bridges = [_BridgeState(e, scenario, draws) for e in scenario.bridges]
     credits = [_CreditState(c, draws, h) for c in scenario.credit]
     multiplier = {name: np.ones(n) for name in flows.lines}
     active: set[str] = set()  # lines some path has a multiplier for
@@ -186,7 +194,7 @@ def manage(scenario: Scenario, draws: Draws, flows: ManagedFlows) -> Management:
             due = np.flatnonzero(state.pending == t)
             if due.size == 0:
                 continue
-            state.pending[due] = never
+            state.pending[due] = h
             if state.scale:
                 assert state.factor is not None  # scale is empty without a factor
                 f = _rows(state.factor, due)
@@ -219,7 +227,7 @@ def manage(scenario: Scenario, draws: Draws, flows: ManagedFlows) -> Management:
             extra -= interest
         # 4. bridge money
         for bridge in bridges:
-            rows = np.flatnonzero(bridge.arrive == t)
+            rows = np.flatnonzero(bridge.arrived == t)
             if rows.size:
                 money = _rows(bridge.amount, rows)
                 extra[rows] += money
@@ -268,47 +276,37 @@ def manage(scenario: Scenario, draws: Draws, flows: ManagedFlows) -> Management:
             with np.errstate(divide="ignore", invalid="ignore"):
                 runway = np.where(mean_burn > 0, liquidity / mean_burn, np.inf)
         for state in actions:
-            cond = state.action.when
-            measure = cash if cond.measure == "cash" else runway
-            assert measure is not None  # runway is computed when a condition reads it
-            holds = _holds(cond, t, measure)
+            holds = _holds(state.action.when, t, cash, runway)
             if holds is None:
                 continue
-            rows = np.flatnonzero(holds & (state.pending == never) & (state.next_ok <= t))
+            rows = np.flatnonzero(holds & (state.pending == h) & (state.next_ok <= t))
             if rows.size == 0:
                 continue
+            state.fired[rows[state.fires[rows] == 0]] = t
             state.fires[rows] += 1
-            state.fired[rows] = np.minimum(state.fired[rows], t)
-            lag = _rows(state.lag, rows)
-            effect = t + lag
-            state.pending[rows] = np.where(effect < h, effect, never)
+            effect = np.minimum(t + _rows(state.lag, rows), h)  # H: beyond the horizon
+            state.pending[rows] = effect
             if state.action.once:
-                state.next_ok[rows] = never
+                state.next_ok[rows] = h
             else:
                 state.next_ok[rows] = effect + state.action.cooldown_months
         for bridge in bridges:
-            when = bridge.event.when
-            assert when is not None
-            measure = cash if when.measure == "cash" else runway
-            assert measure is not None  # runway is computed when a condition reads it
-            holds = _holds(when, t, measure)
+            assert bridge.event.when is not None  # a bridge round is one with a condition
+            holds = _holds(bridge.event.when, t, cash, runway)
             if holds is None:
                 continue
             rows = np.flatnonzero(holds & (bridge.triggered == h))
             if rows.size == 0:
                 continue
             bridge.triggered[rows] = t
-            arrive = t + _rows(bridge.delay, rows)
-            closes = bridge.closes[rows] & (arrive < h)
-            bridge.arrive[rows[closes]] = _rows(arrive, closes)
+            arrive = np.minimum(t + _rows(bridge.delay, rows), h)  # H: beyond the horizon
+            bridge.arrived[rows] = np.where(bridge.closes[rows], arrive, h)
 
     return Management(
         fired={s.action.name: s.fired for s in actions},
         fires={s.action.name: s.fires for s in actions},
         triggered={s.event.name: s.triggered for s in bridges},
-        arrived={
-            s.event.name: np.where(s.arrive < h, s.arrive, h).astype(np.int16) for s in bridges
-        },
+        arrived={s.event.name: s.arrived for s in bridges},
         balance={s.credit.name: s.balance_out for s in credits},
         interest={s.credit.name: s.interest_out for s in credits},
     )

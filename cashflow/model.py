@@ -349,13 +349,12 @@ def simulate_flows(scenario: Scenario, draws: Draws, *, keep_funding: bool = Fal
     if keep_funding:
         funding = ctx.buffer()
         funding.fill(0.0)
-    for event in scenario.events:
-        if isinstance(event, Funding) and event.when is None:
-            rows, months = _event_month(ctx, event)
-            received = _at(draws.inputs[f"{event.name}.amount"], rows, months)
-            cash[rows, months] += received  # one month per path: no repeated index
-            if funding is not None:
-                funding[rows, months] += received
+    for event in scenario.rounds:  # bridge rounds depend on the cash: see manage
+        rows, months = _event_month(ctx, event)
+        received = _at(draws.inputs[f"{event.name}.amount"], rows, months)
+        cash[rows, months] += received  # one month per path: no repeated index
+        if funding is not None:
+            funding[rows, months] += received
 
     if scenario.managed:
         managed = ManagedFlows(revenue, costs, cash, planned, funding)
@@ -578,9 +577,10 @@ class _Replay:
         """Each amount event's amounts where it happens, and an (n, H) bool of where that is."""
         n, h = self.d.n, self.s.horizon_months
         out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        bridges = {b.name for b in self.s.bridges}  # their money depends on the cash
         for event in self.s.events:
-            if getattr(event, "amount", None) is None or getattr(event, "when", None) is not None:
-                continue  # a bridge round's money depends on the cash: not replayed
+            if getattr(event, "amount", None) is None or event.name in bridges:
+                continue
             amount = self.d.inputs[f"{event.name}.amount"]
             if isinstance(event, Shock) and event.per == "month":
                 where = np.asarray(self.d.noise[f"{event.name}:hits"], dtype=bool)

@@ -215,6 +215,11 @@ class Scenario:
         return out
 
     @property
+    def rounds(self) -> tuple[Funding, ...]:
+        """The funding rounds in fixed months (``month``), in file order."""
+        return tuple(e for e in self.events if isinstance(e, Funding) and e.when is None)
+
+    @property
     def bridges(self) -> tuple[Funding, ...]:
         """The funding rounds triggered by a condition (``when``), in file order."""
         return tuple(e for e in self.events if isinstance(e, Funding) and e.when is not None)

@@ -14,7 +14,7 @@ import numpy as np
 from cashflow import calendar
 from cashflow.draws import Draws, draw_batch, occurs, per_path_inputs
 from cashflow.model import MAX_AMOUNT, Flows, explain_overflow, simulate_flows
-from cashflow.scenario import Funding, Scenario
+from cashflow.scenario import Scenario
 from distributions.errors import Problem, ScenarioError
 from distributions.seeding import batch_seed
 from engine.histogram import Grid, Histograms, Packed, make_grid
@@ -183,7 +183,7 @@ class Grids:
 def funding_rounds(scenario: Scenario) -> list[str]:
     """Names of the funding events in fixed months, in file order (bridge rounds, which depend
     on the cash, are among the levers instead)."""
-    return [e.name for e in scenario.events if isinstance(e, Funding) and e.when is None]
+    return [e.name for e in scenario.rounds]
 
 
 def make_grids(

@@ -360,7 +360,7 @@ def collect(results: Results, run_dir: pathlib.Path) -> ReportData:
         sample = sample[np.sort(order[pick])]
     # bridge rounds (``when`` instead of ``month``) have no fixed window: see ManagementData
     windows = [
-        _funding_window(e, h, money) for e in s.events if isinstance(e, Funding) and e.when is None
+        _funding_window(e, h, money) for e in s.rounds
     ]
     manifest = _manifest(run_dir)
     name, description = s.name, s.description
