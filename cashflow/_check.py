@@ -10,7 +10,7 @@ from __future__ import annotations
 import numbers
 import pathlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -107,14 +107,32 @@ class Checker:
             if key not in table:
                 self.add(path, f"missing required key '{key}'")
 
-    def tables(self, value: Any, path: str, what: str) -> dict[str, dict[str, Any]]:
-        """A table of named tables (``[lines.NAME]``): the well-formed entries, by name."""
+    def tables(
+        self,
+        value: Any,
+        path: str,
+        what: str,
+        *,
+        limit: int | None = None,
+        taken: Mapping[str, str] | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        """A table of named tables (``[lines.NAME]``): the well-formed entries, by name.
+
+        More than ``limit`` entries: one problem and none returned. A name in ``taken`` (name ->
+        what already uses it, ``"a line"``) is a problem and left out.
+        """
+        if limit is not None and isinstance(value, dict) and len(value) > limit:
+            self.add(path, f"{len(value)} {what}s; at most {limit} are supported")
+            return {}
         outer = self.table(value, path, f"a table of {what}s ([{path}.NAME])")
         if outer is None:
             return {}
         out: dict[str, dict[str, Any]] = {}
         for name, inner in outer.items():
             sub = join(path, name)
+            if taken and name in taken:
+                self.add(sub, f"name '{name}' is already used by {taken[name]}")
+                continue
             if not NAME_RE.fullmatch(str(name)):
                 self.add(
                     sub,

@@ -44,13 +44,9 @@ def parse_events(
 ) -> tuple[Funding | Shock, ...]:
     """Every well-formed event, in file order; names must not repeat a line's name."""
     out: list[Funding | Shock] = []
-    if isinstance(value, dict) and len(value) > MAX_EVENTS:
-        chk.add("events", f"{len(value)} events; at most {MAX_EVENTS} are supported")
-        return ()
-    for name, table in chk.tables(value, "events", "event").items():
-        if name in line_names:
-            chk.add(f"events.{name}", f"name '{name}' is already used by a line")
-            continue
+    taken = dict.fromkeys(line_names, "a line")
+    tables = chk.tables(value, "events", "event", limit=MAX_EVENTS, taken=taken)
+    for name, table in tables.items():
         event = _parse_event(chk, name, table, cal, line_names)
         if event is not None:
             out.append(event)

@@ -60,10 +60,9 @@ SPEC_KEYS = ("start", "growth", "growth_noise", "ratio", "volatility", "scale")
 
 def parse_lines(chk: Checker, value: Any, cal: Calendar) -> tuple[Line, ...]:
     """Every well-formed line, in dependency order (a line after the line it is a share of)."""
+    tables = chk.tables(value, "lines", "line", limit=MAX_LINES)
     if isinstance(value, dict) and len(value) > MAX_LINES:
-        chk.add("lines", f"{len(value)} lines; at most {MAX_LINES} are supported")
         return ()
-    tables = chk.tables(value, "lines", "line")
     if isinstance(value, dict) and not value:
         chk.add("lines", "at least one line is required ([lines.NAME])")
     names = [str(k) for k in value] if isinstance(value, dict) else []

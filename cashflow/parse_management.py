@@ -207,14 +207,9 @@ def parse_actions(
 ) -> tuple[Action, ...]:
     """Every well-formed, enabled action, in file order. ``taken`` maps the names already used
     (by lines and events) to what uses them (``"a line"``)."""
-    if isinstance(value, dict) and len(value) > MAX_ACTIONS:
-        chk.add("actions", f"{len(value)} actions; at most {MAX_ACTIONS} are supported")
-        return ()
     out: list[Action] = []
-    for name, table in chk.tables(value, "actions", "action").items():
-        if name in taken:
-            chk.add(f"actions.{name}", f"name '{name}' is already used by {taken[name]}")
-            continue
+    tables = chk.tables(value, "actions", "action", limit=MAX_ACTIONS, taken=taken)
+    for name, table in tables.items():
         action = _parse_action(chk, name, table, cal, line_names)
         if action is not None:
             out.append(action)
@@ -342,14 +337,9 @@ def parse_credit(
     chk: Checker, value: Any, cal: Calendar, taken: dict[str, str]
 ) -> tuple[Credit, ...]:
     """Every well-formed, enabled credit line, in file order (``taken`` as for actions)."""
-    if isinstance(value, dict) and len(value) > MAX_CREDIT:
-        chk.add("credit", f"{len(value)} credit lines; at most {MAX_CREDIT} are supported")
-        return ()
     out: list[Credit] = []
-    for name, table in chk.tables(value, "credit", "credit line").items():
-        if name in taken:
-            chk.add(f"credit.{name}", f"name '{name}' is already used by {taken[name]}")
-            continue
+    tables = chk.tables(value, "credit", "credit line", limit=MAX_CREDIT, taken=taken)
+    for name, table in tables.items():
         credit = _parse_credit(chk, name, table, cal)
         if credit is not None:
             out.append(credit)
