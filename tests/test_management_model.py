@@ -23,6 +23,8 @@ import types
 
 import numpy as np
 import pytest
+from per_path import hit_month as _hit_month
+from per_path import value as _value
 
 from cashflow.calendar import months_before
 from cashflow.draws import Draws, draw_batch
@@ -656,24 +658,6 @@ inputs = ["cut_costs.factor", "revolver.limit"]
 matrix = [[1, 0.5], [0.5, 1]]
 """
 )
-
-
-def _value(a: np.ndarray, i: int, t: int) -> float:
-    """Input value of path i in month t, whatever the array's shape."""
-    return float(a[i if a.shape[0] > 1 else 0, t if a.shape[1] > 1 else 0])
-
-
-def _hit_month(scenario: Scenario, draws: Draws, event, i: int) -> int | None:
-    """Month a fixed funding round or a per-horizon shock happens on path i, or None."""
-    if _value(draws.noise[f"{event.name}:u"], i, 0) >= _value(
-        draws.inputs[f"{event.name}.probability"], i, 0
-    ):
-        return None
-    if event.month is not None:
-        m = math.floor(_value(draws.inputs[f"{event.name}.month"], i, 0))
-    else:
-        m = math.floor(_value(draws.noise[f"{event.name}:month_u"], i, 0) * scenario.horizon_months)
-    return m if 0 <= m < scenario.horizon_months else None
 
 
 def reference_managed(scenario: Scenario, draws: Draws) -> dict:

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from per_path import hit_month as _hit_month
+from per_path import value as _value
 
 from cashflow.calendar import month_index, year_of_month
 from cashflow.draws import Draws, draw_batch
@@ -153,11 +155,6 @@ def _build(lines, events, *, horizon, starting_cash, correlation=None, floor=0.0
 # --- the slow, obviously correct reference -------------------------------------------------
 
 
-def _value(a: np.ndarray, i: int, t: int) -> float:
-    """Input value of path i in month t, whatever the array's shape."""
-    return float(a[i if a.shape[0] > 1 else 0, t if a.shape[1] > 1 else 0])
-
-
 def reference_flows(scenario: Scenario, draws: Draws) -> tuple[dict, dict]:
     """Month by month, path by path, in plain Python floats."""
     H, n = scenario.horizon_months, draws.n
@@ -230,19 +227,6 @@ def reference_flows(scenario: Scenario, draws: Draws) -> tuple[dict, dict]:
             cash[i, t] = balance
     flows = {"revenue": revenue, "costs": costs, "funding": funding, "cash": cash}
     return flows, lines
-
-
-def _hit_month(scenario: Scenario, draws: Draws, event, i: int) -> int | None:
-    """Month a funding round or per-horizon shock happens on path i, or None."""
-    if _value(draws.noise[f"{event.name}:u"], i, 0) >= _value(
-        draws.inputs[f"{event.name}.probability"], i, 0
-    ):
-        return None
-    if event.month is not None:
-        m = math.floor(_value(draws.inputs[f"{event.name}.month"], i, 0))
-    else:
-        m = math.floor(_value(draws.noise[f"{event.name}:month_u"], i, 0) * scenario.horizon_months)
-    return m if 0 <= m < scenario.horizon_months else None
 
 
 # --- tests -----------------------------------------------------------------------------------
