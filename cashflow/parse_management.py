@@ -202,6 +202,18 @@ def check_months_spec(chk: Checker, spec: Spec | None, path: str, cal: Calendar)
 # -- actions ------------------------------------------------------------------------------------
 
 
+def _source_and_enabled(
+    chk: Checker, t: dict[str, Any], path: str
+) -> tuple[str | None, bool | None]:
+    """A lever's ``source`` note (None without one) and ``enabled`` flag (default true; None,
+    its problem recorded, when it is not a boolean)."""
+    source = (
+        chk.string(t["source"], join(path, "source"), multiline=True) if "source" in t else None
+    )
+    enabled = chk.boolean(t["enabled"], join(path, "enabled")) if "enabled" in t else True
+    return source, enabled
+
+
 def parse_actions(
     chk: Checker, value: Any, cal: Calendar, line_names: list[str], taken: dict[str, str]
 ) -> tuple[Action, ...]:
@@ -222,10 +234,7 @@ def _parse_action(
     path = f"actions.{name}"
     mark = chk.mark()
     chk.keys(t, path, ACTION_KEYS)
-    source = (
-        chk.string(t["source"], join(path, "source"), multiline=True) if "source" in t else None
-    )
-    enabled = chk.boolean(t["enabled"], join(path, "enabled")) if "enabled" in t else True
+    source, enabled = _source_and_enabled(chk, t, path)
 
     when = None
     if "when" in t:
@@ -350,10 +359,7 @@ def _parse_credit(chk: Checker, name: str, t: dict[str, Any], cal: Calendar) -> 
     path = f"credit.{name}"
     mark = chk.mark()
     chk.keys(t, path, CREDIT_KEYS)
-    source = (
-        chk.string(t["source"], join(path, "source"), multiline=True) if "source" in t else None
-    )
-    enabled = chk.boolean(t["enabled"], join(path, "enabled")) if "enabled" in t else True
+    source, enabled = _source_and_enabled(chk, t, path)
     if "limit" not in t:
         chk.add(path, "missing required key 'limit' (the most that can be drawn, >= 0)")
     if "interest" not in t:

@@ -41,6 +41,20 @@ __all__ = [
 Question = tuple[int, str]  # (x position in months, label such as "1 Jan 2026")
 
 
+def _axes_note(ax: Axes, text: str, y: float, size: float, color: str) -> None:
+    """``text`` centred across ``ax`` at height ``y`` (axes fraction), in ``COLORS[color]``."""
+    ax.text(
+        0.5,
+        y,
+        text,
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        fontsize=size,
+        color=COLORS[color],
+    )
+
+
 def month_axis(ax: Axes, labels: Sequence[str]) -> Axes:
     """Dates on the x axis from 0 to ``len(labels) - 1`` (ticks on January / July)."""
     last = len(labels) - 1
@@ -135,16 +149,7 @@ def ruin_month_bars(
     p = ruin["probability"].to_numpy()
     month_axis(ax, labels)
     if not (p > 0).any():
-        ax.text(
-            0.5,
-            0.5,
-            "No simulated path runs out of cash within the horizon.",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            fontsize=10,
-            color=COLORS["good"],
-        )
+        _axes_note(ax, "No simulated path runs out of cash within the horizon.", 0.5, 10, "good")
         ax.set_yticks([])
         return ax
     ax.bar(ruin["month"].to_numpy() + 0.5, p, width=0.85, color=COLORS["risk"], alpha=0.85)
@@ -490,16 +495,7 @@ def credit_balance(
     # a median of 0 stays visible above the axis; room for the legend above the limit
     ax.set_ylim(-0.03 * high, 1.55 * high)
     if not float(balance["p95"].max()) > 0:
-        ax.text(
-            0.5,
-            0.3,
-            "not drawn on 95% of the paths or more",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            fontsize=8.5,
-            color=COLORS["muted"],
-        )
+        _axes_note(ax, "not drawn on 95% of the paths or more", 0.3, 8.5, "muted")
     month_axis(ax, labels)
     ax.yaxis.set_major_formatter(FuncFormatter(money.tick))
     ax.set_ylabel(f"drawn ({money.unit})")
