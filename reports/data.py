@@ -359,9 +359,7 @@ def collect(results: Results, run_dir: pathlib.Path) -> ReportData:
         pick = np.unique(np.round(ranks).astype(int))
         sample = sample[np.sort(order[pick])]
     # bridge rounds (``when`` instead of ``month``) have no fixed window: see ManagementData
-    windows = [
-        _funding_window(e, h, money) for e in s.rounds
-    ]
+    windows = [_funding_window(e, h, money) for e in s.rounds]
     manifest = _manifest(run_dir)
     name, description = s.name, s.description
     variant = manifest.get("variant")
