@@ -602,11 +602,14 @@ _watching = False
 
 def watch_main_process(main_pid: int) -> None:
     """Worker initializer: start (once per process) a daemon thread that ends this worker with
-    ``os._exit`` as soon as the main process ``main_pid`` is gone."""
+    ``os._exit`` as soon as the main process ``main_pid`` is gone; and ignore SIGINT. A
+    terminal's Ctrl-C reaches the whole process group: the main process stops the run (and
+    its workers); a worker interrupted on its own would only print loky's traceback."""
     global _watching
     if _watching or os.getpid() == main_pid:
         return
     _watching = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = os.getppid()
     thread = threading.Thread(
         target=_watch, args=(main_pid, parent), name="runway-watchdog", daemon=True
