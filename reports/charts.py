@@ -41,6 +41,11 @@ __all__ = [
 Question = tuple[int, str]  # (x position in months, label such as "1 Jan 2026")
 
 
+#: A credit limit more than this many times the largest p95 balance is left off the chart's
+#: scale (its legend says so): drawn to scale, it would flatten the balance bands to a line.
+LIMIT_ROOM = 5.0
+
+
 def _axes_note(ax: Axes, text: str, y: float, size: float, color: str) -> None:
     """``text`` centred across ``ax`` at height ``y`` (axes fraction), in ``COLORS[color]``."""
     ax.text(
@@ -480,6 +485,10 @@ def credit_balance(
     )
     ax.plot(x, col("p50"), color=COLORS["main"], lw=2.0, label="median")
     ax.plot(x, col("mean"), color=COLORS["ink"], lw=1.2, ls=":", label="mean")
+    drawn = max(float(balance["p95"].max()), 0.0)
+    beyond = drawn > 0 and limit > LIMIT_ROOM * drawn  # the limit would flatten the bands
+    if beyond:
+        limit_label += " (far above the chart)"
     ax.axhline(limit, color=COLORS["risk"], lw=1.3, ls="--", label=limit_label)
     for k, (first, end) in enumerate(unavailable):
         ax.axvspan(
@@ -491,10 +500,10 @@ def credit_balance(
             zorder=0,
             label="not available" if k == 0 else None,
         )
-    high = max(float(balance["p95"].max()), limit, 0.0) or 1.0
+    high = (drawn if beyond else max(drawn, limit)) or 1.0
     # a median of 0 stays visible above the axis; room for the legend above the limit
     ax.set_ylim(-0.03 * high, 1.55 * high)
-    if not float(balance["p95"].max()) > 0:
+    if not drawn > 0:
         _axes_note(ax, "not drawn on 95% of the paths or more", 0.3, 8.5, "muted")
     month_axis(ax, labels)
     ax.yaxis.set_major_formatter(FuncFormatter(money.tick))

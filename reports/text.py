@@ -106,6 +106,16 @@ def pct_range(lo: float, hi: float) -> str:
     return f"{100 * lo:.1f}–{100 * hi:.1f}%"
 
 
+#: Amounts (in the scenario's unit) from which digits give way to an exponent: 1e12 units is
+#: already beyond any company's figures, and 1e300 written out would fill several lines.
+HUGE = 1e12
+
+
+def _exponent(a: float) -> str:
+    """``1e300``, ``2.5e15``: three significant digits and the exponent without '+'."""
+    return f"{a:.3g}".replace("e+", "e")
+
+
 @dataclass(frozen=True)
 class Money:
     """Formats amounts in a scenario's unit: ``"USD billion"`` gives ``$3.7B``.
@@ -130,11 +140,14 @@ class Money:
         return "", " " + self.unit.strip() if self.unit.strip() else ""
 
     def __call__(self, x: float, decimals: int | None = None) -> str:
-        """One amount: 1 decimal from 0.1 to 100, 2 below 0.1, none from 100 on (unless given)."""
+        """One amount: 1 decimal from 0.1 to 100, 2 below 0.1, none from 100 on (unless given);
+        from HUGE on, 3 significant digits with an exponent (``$1e300B``)."""
         if not math.isfinite(x):
             return "n/a"
         prefix, suffix = self._parts()
         a = abs(x)
+        if a >= HUGE:
+            return f"{MINUS if x < 0 else ''}{prefix}{_exponent(a)}{suffix}"
         if decimals is None:
             decimals = 0 if a >= 100 else 1 if a >= 0.095 else 2
         body = f"{a:,.{decimals}f}"
@@ -148,7 +161,8 @@ class Money:
         prefix, suffix = self._parts()
         if abs(x) < 1e-12:
             return f"{prefix}0" if prefix else "0" + suffix
-        text = f"{abs(x):,.2f}".rstrip("0").rstrip(".")
+        a = abs(x)
+        text = _exponent(a) if a >= HUGE else f"{a:,.2f}".rstrip("0").rstrip(".")
         return f"{MINUS if x < 0 else ''}{prefix}{text}{suffix}"
 
 

@@ -306,10 +306,18 @@ def test_headline_sentence() -> None:
         ("EUR million", 12.25, "€12.2M"),
         ("CHF million", 3.2, "CHF 3.2M"),
         ("tonnes", 3.2, "3.2 tonnes"),
+        ("USD billion", 999e9, "$999,000,000,000B"),
+        ("USD billion", 1e300, "$1e300B"),  # not 301 digits wrapped over a page
+        ("USD billion", -2.5e15, "−$2.5e15B"),
     ],
 )
 def test_money(unit: str, value: float, text: str) -> None:
     assert Money(unit)(value) == text
+
+
+def test_money_ticks_of_huge_amounts() -> None:
+    assert Money("USD billion").tick(1e300) == "$1e300B"
+    assert Money("USD billion").tick(2.5) == "$2.5B"
 
 
 def test_runway_never_reached_is_not_the_horizon() -> None:
