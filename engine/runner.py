@@ -196,9 +196,13 @@ def run(
 
     started = dt.datetime.now(dt.UTC)
     clock = time.perf_counter()
-    # The histogram grids come from a small pilot (the first paths of batch 0's seed), so that
-    # every batch, batch 0 included, can go to the workers at once.
-    first_task = BatchTask(scenario, entropy, 0, min(size, PILOT_PATHS), sampler)
+    # The histogram grids come from a small pilot drawn from batch 0's seed (not batch 0
+    # itself: its per-month noise and correlated inputs differ), so that every batch, batch 0
+    # included, can go to the workers at once. Its size is the memory rule's, not the batch's:
+    # a batch cut small (lhs / sobol replicates, an explicit batch_size) would leave a grid from
+    # a handful of paths, and quantiles outside it.
+    memory_size = batch_size_for(scenario, memory_bytes or MEMORY_BUDGET_BYTES)
+    first_task = BatchTask(scenario, entropy, 0, min(memory_size, PILOT_PATHS), sampler)
     pilot, pilot_draws, _ = simulate_batch(first_task)
     grids = make_grids(scenario, pilot, pilot_draws, HIST_BINS, FAN_BINS)
     del pilot, pilot_draws

@@ -340,3 +340,22 @@ def test_the_batch_size_leaves_lhs_and_sobol_30_replicates() -> None:
         size = batch_size_for(s, sampler=sampler, paths=100_000)
         assert 100_000 // size >= 30 and 100_000 // (2 * size) < 30  # the largest that gives 30
         assert batch_size_for(s, sampler=sampler, paths=10**8) == MAX_BATCH
+
+
+def test_a_tiny_replicated_run_keeps_a_full_pilot_grid() -> None:
+    """lhs at 10 paths runs 10 batches of 1 path; the histogram grid still comes from a pilot
+    of the memory rule's size, so no quantile falls outside it (that warned 98 times)."""
+    import pathlib
+    import warnings
+
+    from cashflow.parse import load_scenario
+    from distributions.errors import RunwayWarning
+    from engine.runner import run
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    s = load_scenario(root / "scenarios" / "bench_runway.toml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RunwayWarning)
+        results = run(s, paths=10, seed=1, jobs=1, sampler="lhs", progress=None)
+        results.years()
+    assert results.batch_size == 1 and results.paths == 10
