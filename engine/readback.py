@@ -61,6 +61,46 @@ _SCHEMA: dict[str, tuple[tuple[type, ...], Any]] = {
 }
 
 
+#: The run parameters (manifest ``run``) a resume needs, with their types and rules; the
+#: optional ones may also be null. A run saved from Python records only its variant.
+_RUN_NEEDED: dict[str, tuple[tuple[type, ...], Any]] = {
+    "seed": (_INT, lambda v: v >= 0),
+    "paths": (_INT, lambda v: v >= 1),
+    "sampler": (_STR, lambda v: v in ("mc", "lhs", "sobol")),
+    "batch_size": (_INT, lambda v: v >= 1),
+}
+_RUN_OPTIONAL: dict[str, tuple[tuple[type, ...], Any]] = {
+    "variant": (_STR, None),
+    "until_ci": (_FLOAT, lambda v: 0 < v < 0.5),
+    "max_paths": (_INT, lambda v: v >= 1),
+    "time_limit": (_FLOAT, lambda v: v > 0),
+    "compare": ((bool,), None),
+    "sets": ((list,), lambda v: all(isinstance(s, list) and len(s) == 2 for s in v)),
+}
+
+
+def check_run_spec(run_dir: pathlib.Path, manifest: dict[str, Any], *, resume: bool) -> None:
+    """The manifest's run parameters (``run``) have their types and possible values; with
+    ``resume``, every parameter a resume needs is there. A one-line DamagedRun otherwise."""
+    spec = manifest.get("run")
+    if spec is None and not resume:
+        return  # written before run parameters were saved
+    if not isinstance(spec, dict):
+        raise DamagedRun(run_dir, "manifest.json: 'run' has the wrong type")
+    rules = [(k, r, True) for k, r in _RUN_NEEDED.items()]
+    rules += [(k, r, False) for k, r in _RUN_OPTIONAL.items()]
+    for key, (types, rule), needed in rules:
+        value = spec.get(key)
+        if value is None:
+            if needed and resume:
+                raise DamagedRun(run_dir, f"manifest.json has no 'run.{key}'")
+            continue
+        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
+            raise DamagedRun(run_dir, f"manifest.json: 'run.{key}' has the wrong type")
+        if rule is not None and not rule(value):
+            raise DamagedRun(run_dir, f"manifest.json: 'run.{key}' has an impossible value")
+
+
 class DamagedRun(RunDirError):
     """A run directory that cannot be trusted: one line naming it and what is wrong,
     ``RUN_DIR: run directory is damaged: what``."""
@@ -102,11 +142,14 @@ def _check_schema(run_dir: pathlib.Path, manifest: dict[str, Any]) -> None:
     if manifest.get("variant") is not None and not isinstance(manifest["variant"], str):
         raise DamagedRun(run_dir, "manifest.json: 'variant' has the wrong type")
     for key in ("sha256", "inputs"):
+        if not legacy and key not in manifest:  # only runs from before checksums lack them
+            raise DamagedRun(run_dir, f"manifest.json has no '{key}'")
         table = manifest.get(key, {})
         if not isinstance(table, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in table.items()
         ):
             raise DamagedRun(run_dir, f"manifest.json: '{key}' has the wrong type")
+    check_run_spec(run_dir, manifest, resume=False)
     try:
         dt.datetime.fromisoformat(manifest["started"])
     except ValueError:

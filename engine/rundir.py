@@ -171,7 +171,7 @@ def reopen_run_dir(path: pathlib.Path) -> tuple[RunDir, dict[str, Any]]:
     """An unfinished run directory, locked, to resume; its running manifest. Refuses (one line)
     a finished run, a run still going on, another Runway version, a damaged copy, and a
     scenario file changed since the run started: a RunDirError (DamagedRun: damaged)."""
-    from engine.readback import DamagedRun, read_manifest, verify_checksums
+    from engine.readback import DamagedRun, check_run_spec, read_manifest, verify_checksums
 
     manifest = read_manifest(path)
     status = manifest.get("status")
@@ -180,6 +180,7 @@ def reopen_run_dir(path: pathlib.Path) -> tuple[RunDir, dict[str, Any]]:
     spec = manifest.get("run")
     if status != "running" or not isinstance(spec, dict):
         raise RunDirError(path, "not a run that can be resumed (no run parameters saved)")
+    check_run_spec(path, manifest, resume=True)
     if manifest.get("runway_version") != VERSION:
         raise RunDirError(
             path,

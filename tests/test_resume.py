@@ -289,3 +289,24 @@ def test_rundir_keeps_its_lock_only_while_running(tmp_path):
     assert simulate.main(["run", BENCH, "--paths", "5000", "--seed", "1", "--jobs", "1",
                           "--no-report", "--quiet", "--out", str(out)]) == 0  # fmt: skip
     assert not (out / rundir.LOCK).exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("many", "'run.paths' has the wrong type"),
+        (-5, "'run.paths' has an impossible value"),
+        (None, "manifest.json has no 'run.paths'"),
+    ],
+)
+def test_resume_of_edited_run_parameters_is_one_line(tmp_path, value, message):
+    """The manifest is the one file no checksum covers: its run parameters are checked before
+    a resume uses them (an edited 'paths' was an internal error, or blamed --paths)."""
+    out = _killed_run(tmp_path)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["run"]["paths"] = value
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    code, _, err = finish("resume", str(out), "--quiet")
+    assert code == 2 and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert f"{out}: run directory is damaged: " in err and message in err

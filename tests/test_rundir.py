@@ -400,6 +400,15 @@ DAMAGE = {
     "paths missing": (_drop_manifest_key("paths"), "manifest.json has no 'paths'"),
     "status missing": (_drop_manifest_key("status"), "manifest.json has no 'status'"),
     "checksums a list": (lambda d: _set_manifest(d, sha256=[1]), "'sha256' has the wrong type"),
+    "checksums dropped": (_drop_manifest_key("sha256"), "manifest.json has no 'sha256'"),
+    "run paths a word": (
+        lambda d: _set_manifest(d, run={**_manifest(d)["run"], "paths": "many"}),
+        "'run.paths' has the wrong type",
+    ),
+    "run sampler unknown": (
+        lambda d: _set_manifest(d, run={**_manifest(d)["run"], "sampler": "x"}),
+        "'run.sampler' has an impossible value",
+    ),
     "variant a number": (lambda d: _set_manifest(d, variant=5), "'variant' has the wrong type"),
     "started not a date": (
         lambda d: _set_manifest(d, started="yesterday"),
