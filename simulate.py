@@ -793,6 +793,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def _save(results: Results, run_dir: RunDir, variant: str | None, hint: str) -> str | None:
     """Save the run; None, or (when the disk fails) what happened: the results are saved to a
     temporary directory if possible, and the run directory keeps its checkpoint to resume."""
+    import shutil
     import tempfile
 
     from engine.rundir import claim_run_dir, save_run
@@ -802,11 +803,14 @@ def _save(results: Results, run_dir: RunDir, variant: str | None, hint: str) -> 
         return None
     except OSError as error:
         reason = error.strerror or str(error)
+    rescue = None
     try:
         rescue = pathlib.Path(tempfile.mkdtemp(prefix="runway-rescued-"))
         save_run(results, claim_run_dir(rescue, results.scenario.name), variant=variant)
         kept = f"they were saved to {rescue} instead"
     except (OSError, RunwayError):
+        if rescue is not None:  # a half-written rescue is no use to anyone: leave nothing
+            shutil.rmtree(rescue, ignore_errors=True)
         kept = "nor in the temporary directory: only the answers above remain of the results"
     return (
         f"{run_dir.work}: the results could not be written ({reason}); {kept}; the run "

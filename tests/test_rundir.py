@@ -280,10 +280,16 @@ def test_a_full_disk_after_simulating_keeps_the_results(monkeypatch, capsys, tmp
 
 
 def test_a_full_disk_everywhere_says_what_was_lost(monkeypatch, capsys, tmp_path):
+    import tempfile
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     _disk_full_under(monkeypatch, pathlib.Path("/"))
     code, _, err = cli(capsys, "run", BENCH, *QUICK, "--out", str(tmp_path / "r"))
     line = one_line(err)
     assert code == 1 and "only the answers above remain" in line and "resume" in line
+    assert list(temp.iterdir()) == []  # no half-written rescue directory left behind
     monkeypatch.undo()  # space is freed: the run is finished from its checkpoint
     assert simulate.main(["resume", str(tmp_path / "r"), "--no-report", "--quiet"]) == 0
     rundir.load_run(tmp_path / "r")
