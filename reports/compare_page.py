@@ -68,16 +68,6 @@ def variants_chart(ax: Axes, df: pd.DataFrame) -> Axes:
             zorder=2,
             label=f"{base} (reference)" if g == 0 else "",  # "": the default, no legend entry
         )
-        ax.annotate(
-            f"{base} {pct(b.probability)}",
-            (g - span / 2 - 0.05, b.probability),
-            xytext=(0, 3),
-            textcoords="offset points",
-            ha="left",
-            va="bottom",
-            fontsize=7.5,
-            color=COLORS["ink"],
-        )
         for i, name in enumerate(others):
             r = rows.loc[name]
             x = g - span / 2 + step * (i + 0.5)
@@ -107,9 +97,15 @@ def variants_chart(ax: Axes, df: pd.DataFrame) -> Axes:
     room = 0.12 + (0.06 if crowded else 0.0)
     ax.set_ylim(0, min(1.0, top + room) if top < 0.88 else 1.08 + room - 0.12)
     ax.set_xlim(-0.6, len(dates) - 0.4)
+    # The base's chance goes under its group, not beside its line, where a variant with about
+    # the same chance put its own label on top of it.
+    at = df[df.variant == base].set_index("before")["probability"]
     ax.set_xticks(
         range(len(dates)),
-        [f"runs out before {date_short(dt.date.fromisoformat(d))}" for d in dates],
+        [
+            f"runs out before {date_short(dt.date.fromisoformat(d))}\n({base}: {pct(float(at[d]))})"
+            for d in dates
+        ],
     )
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
     ax.grid(axis="x", visible=False)
