@@ -22,7 +22,7 @@ import numpy as np
 from cashflow.draws import Draws, occurs
 from cashflow.scenario import Action, Condition, Credit, Funding, Scenario
 
-__all__ = ["BURN_MONTHS", "ManagedFlows", "Management", "manage", "touched_lines"]
+__all__ = ["BURN_MONTHS", "ManagedFlows", "Management", "Touched", "manage", "touched_groups"]
 
 #: Months of trailing net burn behind the ``runway`` measure.
 BURN_MONTHS = 3
@@ -35,8 +35,8 @@ class Management:
     ``fired[action]``: (n,) int16 first month it fired (H: never); ``fires[action]``: (n,) int32
     times it fired; ``triggered[bridge]``: (n,) int16 first month its condition held (H: never);
     ``arrived[bridge]``: (n,) int16 month its money arrived (H: not within the horizon);
-    ``balance[credit]``: (n, H) drawn balance at the end of each month; ``interest[credit]``:
-    (n, H) interest charged in each month.
+    ``balance[credit]``: (n, H) drawn balance at the end of each month; ``monthly_rate[credit]``:
+    (n,) its interest rate per month (a float when constant); :attr:`interest` derives from them.
     """
 
     fired: dict[str, np.ndarray]
@@ -44,7 +44,19 @@ class Management:
     triggered: dict[str, np.ndarray]
     arrived: dict[str, np.ndarray]
     balance: dict[str, np.ndarray]
-    interest: dict[str, np.ndarray]
+    monthly_rate: dict[str, np.ndarray | float]
+
+    @property
+    def interest(self) -> dict[str, np.ndarray]:
+        """``interest[credit]``: (n, H) interest charged in each month, on the balance at the
+        end of the month before (none in month 0); the very products the model charged."""
+        out = {}
+        for name, balance in self.balance.items():
+            rate = self.monthly_rate[name]
+            charged = np.zeros_like(balance)
+            np.multiply(balance[:, :-1], np.reshape(rate, (-1, 1)), out=charged[:, 1:])
+            out[name] = charged
+        return out
 
 
 @dataclass(frozen=True)
@@ -52,23 +64,48 @@ class ManagedFlows:
     """The planned flows handed to :func:`manage`, each (n, H) month-major, updated in place.
 
     ``revenue`` and ``costs``: planned totals (one-off shock costs in ``costs``); ``net``: planned
-    ``revenue - costs + fixed funding`` (becomes the cash balance); ``lines``: the planned amount
-    of every line an action touches; ``funding``: fixed funding, or None when not kept.
+    ``revenue - costs + fixed funding`` (becomes the cash balance); ``groups``: the planned
+    amount of each group of :func:`touched_groups`, summed over its lines; ``funding``: fixed
+    funding, or None when not kept.
     """
 
     revenue: np.ndarray
     costs: np.ndarray
     net: np.ndarray
-    lines: dict[str, np.ndarray]
+    groups: list[np.ndarray]
     funding: np.ndarray | None
 
 
-def touched_lines(scenario: Scenario) -> list[str]:
-    """Lines whose amounts some action changes (those it names and their shares), in order."""
-    touched: set[str] = set()
-    for action in scenario.actions:
-        touched |= set(_exponents(scenario, action.lines)) | set(_exponents(scenario, action.stop))
-    return [line.name for line in scenario.lines if line.name in touched]
+@dataclass(frozen=True)
+class Touched:
+    """Lines that the actions change alike: of one ``kind``, multiplied by the factor of each
+    action ``i`` of ``scale`` ``k`` times (``(i, k)`` pairs), stopped by the actions ``stop``.
+    They share one multiplier per path, so the model keeps their planned amounts summed."""
+
+    kind: str
+    lines: tuple[str, ...]
+    scale: tuple[tuple[int, int], ...]
+    stop: tuple[int, ...]
+
+
+def touched_groups(scenario: Scenario) -> list[Touched]:
+    """The lines some action changes (those it names and their shares), grouped by how the
+    actions change them, in the order of their first line."""
+    scales = [
+        _exponents(scenario, a.lines) if a.factor is not None else {} for a in scenario.actions
+    ]
+    stops = [_exponents(scenario, a.stop) for a in scenario.actions]
+    Key = tuple[str, tuple[tuple[int, int], ...], tuple[int, ...]]
+    groups: dict[Key, list[str]] = {}
+    for line in scenario.lines:
+        scale = tuple((i, s[line.name]) for i, s in enumerate(scales) if line.name in s)
+        stop = tuple(i for i, s in enumerate(stops) if line.name in s)
+        if scale or stop:
+            groups.setdefault((line.kind, scale, stop), []).append(line.name)
+    return [
+        Touched(kind=kind, lines=tuple(names), scale=scale, stop=stop)
+        for (kind, scale, stop), names in groups.items()
+    ]
 
 
 def _exponents(scenario: Scenario, names: tuple[str, ...]) -> dict[str, int]:
@@ -107,11 +144,14 @@ def _rows(x: np.ndarray | float, rows: np.ndarray) -> np.ndarray | float:
 
 
 class _ActionState:
-    def __init__(self, action: Action, scenario: Scenario, draws: Draws) -> None:
+    def __init__(
+        self, index: int, action: Action, scenario: Scenario, draws: Draws, groups: list[Touched]
+    ) -> None:
         n, h = draws.n, scenario.horizon_months
         self.action = action
-        self.scale = _exponents(scenario, action.lines) if action.factor is not None else {}
-        self.stop = list(_exponents(scenario, action.stop))
+        # (group, exponent) for each group this action multiplies; the groups it stops
+        self.scale = [(g, k) for g, gr in enumerate(groups) for i, k in gr.scale if i == index]
+        self.stop = [g for g, gr in enumerate(groups) if index in gr.stop]
         name = action.name
         self.factor = (
             _column(draws.inputs[f"{name}.factor"], n) if action.factor is not None else None
@@ -119,6 +159,7 @@ class _ActionState:
         self.cost = _column(draws.inputs[f"{name}.cost"], n) if action.cost is not None else None
         self.lag = np.floor(_column(draws.inputs[f"{name}.lag_months"], n)).astype(np.int64)
         self.pending = np.full(n, h, dtype=np.int64)  # month its effect starts (H: none)
+        self.waiting = 0  # paths with an effect pending (none: nothing to look for)
         self.next_ok = np.zeros(n, dtype=np.int64)  # first month it may fire again
         self.fired = np.full(n, h, dtype=np.int16)
         self.fires = np.zeros(n, dtype=np.int32)
@@ -144,7 +185,7 @@ class _CreditState:
         self.monthly_rate = _column(draws.inputs[f"{credit.name}.interest"], n) / 12.0
         self.balance = np.zeros(n)
         self.balance_out = np.empty((horizon, n)).T
-        self.interest_out = np.empty((horizon, n)).T
+        self.drawn = False  # whether any path has drawn yet (nothing to repay before)
 
     def available(self, t: int) -> bool:
         c = self.credit
@@ -172,12 +213,12 @@ def manage(scenario: Scenario, draws: Draws, flows: ManagedFlows) -> Management:
     """
     n, h = draws.n, scenario.horizon_months
     floor = float(scenario.floor)
-    actions = [_ActionState(a, scenario, draws) for a in scenario.actions]
+    groups = touched_groups(scenario)
+    actions = [_ActionState(i, a, scenario, draws, groups) for i, a in enumerate(scenario.actions)]
     bridges = [_BridgeState(e, scenario, draws) for e in scenario.bridges]
     credits = [_CreditState(c, draws, h) for c in scenario.credit]
-    multiplier = {name: np.ones(n) for name in flows.lines}
-    active: set[str] = set()  # lines some path has a multiplier for
-    kinds = {line.name: line.kind for line in scenario.lines}
+    multiplier = [np.ones(n) for _ in groups]
+    active = [False] * len(groups)  # whether some path has a multiplier for the group
     conditions = [a.action.when for a in actions] + [b.event.when for b in bridges]
     need_runway = any(c is not None and c.measure == "runway" for c in conditions)
     burn = np.zeros((BURN_MONTHS, n))  # ring of the last months' costs - revenue
@@ -186,34 +227,38 @@ def manage(scenario: Scenario, draws: Draws, flows: ManagedFlows) -> Management:
     rev_by_month, cost_by_month, cash_by_month = flows.revenue.T, flows.costs.T, flows.net.T
     fund_by_month = flows.funding.T if flows.funding is not None else None
     extra = np.empty(n)  # this month's change to the net flow
+    scratch = np.empty(n)
     for t in range(h):
         revenue, costs, cash = rev_by_month[t], cost_by_month[t], cash_by_month[t]
         extra.fill(0.0)
         # 1. effects due this month
         for state in actions:
+            if state.waiting == 0:
+                continue
             due = np.flatnonzero(state.pending == t)
             if due.size == 0:
                 continue
             state.pending[due] = h
+            state.waiting -= due.size
             if state.scale:
                 assert state.factor is not None  # scale is empty without a factor
                 f = _rows(state.factor, due)
-                for name, k in state.scale.items():
-                    multiplier[name][due] *= f**k if k != 1 else f
-                    active.add(name)
-            for name in state.stop:
-                multiplier[name][due] = 0.0
-                active.add(name)
+                for g, k in state.scale:
+                    multiplier[g][due] *= f**k if k != 1 else f
+                    active[g] = True
+            for g in state.stop:
+                multiplier[g][due] = 0.0
+                active[g] = True
             if state.cost is not None:
                 one_off = _rows(state.cost, due)
                 costs[due] += one_off
                 extra[due] -= one_off
-        # 2. the touched lines at their multipliers
-        for name in multiplier:  # in line order, never a set's: the sums' order is fixed
-            if name not in active:
+        # 2. the touched lines at their multipliers (in group order: the sums' order is fixed)
+        for g, group in enumerate(groups):
+            if not active[g]:
                 continue
-            delta = (multiplier[name] - 1.0) * flows.lines[name][:, t]
-            if kinds[name] == "revenue":
+            delta = (multiplier[g] - 1.0) * flows.groups[g][:, t]
+            if group.kind == "revenue":
                 revenue += delta
                 extra += delta
             else:
@@ -221,10 +266,9 @@ def manage(scenario: Scenario, draws: Draws, flows: ManagedFlows) -> Management:
                 extra -= delta
         # 3. interest on last month's balances
         for credit in credits:
-            interest = credit.interest_out[:, t]
-            np.multiply(credit.balance, credit.monthly_rate, out=interest)
-            costs += interest
-            extra -= interest
+            np.multiply(credit.balance, credit.monthly_rate, out=scratch)
+            costs += scratch
+            extra -= scratch
         # 4. bridge money
         for bridge in bridges:
             rows = np.flatnonzero(bridge.arrived == t)
@@ -252,7 +296,8 @@ def manage(scenario: Scenario, draws: Draws, flows: ManagedFlows) -> Management:
                     draw = np.minimum(need, headroom)
                     credit.balance[below] += draw
                     cash[below] = np.where(need <= headroom, floor, cash[below] + draw)
-                if c.repay == "cash_flow":
+                    credit.drawn = True
+                if c.repay == "cash_flow" and credit.drawn:
                     owing = np.flatnonzero((credit.balance > 0) & (cash >= floor))
                     if owing.size:
                         repaid = np.minimum(credit.balance[owing], np.maximum(room[owing], 0.0))
@@ -286,6 +331,7 @@ def manage(scenario: Scenario, draws: Draws, flows: ManagedFlows) -> Management:
             state.fires[rows] += 1
             effect = np.minimum(t + _rows(state.lag, rows), h)  # H: beyond the horizon
             state.pending[rows] = effect
+            state.waiting += int(np.count_nonzero(np.broadcast_to(effect < h, rows.shape)))
             if state.action.once:
                 state.next_ok[rows] = h
             else:
@@ -308,5 +354,5 @@ def manage(scenario: Scenario, draws: Draws, flows: ManagedFlows) -> Management:
         triggered={s.event.name: s.triggered for s in bridges},
         arrived={s.event.name: s.arrived for s in bridges},
         balance={s.credit.name: s.balance_out for s in credits},
-        interest={s.credit.name: s.interest_out for s in credits},
+        monthly_rate={s.credit.name: s.monthly_rate for s in credits},
     )

@@ -35,7 +35,7 @@ import numpy as np
 
 from cashflow import calendar
 from cashflow.draws import Draws, occurs
-from cashflow.management import ManagedFlows, Management, manage, touched_lines
+from cashflow.management import ManagedFlows, Management, manage, touched_groups
 from cashflow.scenario import Funding, Line, Scenario, Shock
 from distributions._require import fmt
 
@@ -302,8 +302,8 @@ def simulate_flows(scenario: Scenario, draws: Draws, *, keep_funding: bool = Fal
     ctx = _Context(scenario, draws)
     pending = Counter(line.share_of for line in scenario.lines if line.share_of)
     totals: dict[str, np.ndarray] = {}
-    touched = set(touched_lines(scenario))
-    planned: dict[str, np.ndarray] = {}  # the lines actions change, as planned
+    group_of = {name: g for g, gr in enumerate(touched_groups(scenario)) for name in gr.lines}
+    planned: dict[int, np.ndarray] = {}  # per group of lines actions change alike, as planned
     for line in scenario.lines:
         total = totals.get(line.kind)
         if line.name in pending:  # kept whole for the lines that are a share of it
@@ -321,8 +321,11 @@ def simulate_flows(scenario: Scenario, draws: Draws, *, keep_funding: bool = Fal
             amount = ctx.scratch(0)
             _line_into(ctx, line, amount)
             total += amount
-        if line.name in touched:
-            planned[line.name] = amount.copy(order="K")
+        g = group_of.get(line.name)
+        if g is not None and g in planned:
+            planned[g] += amount
+        elif g is not None:
+            planned[g] = amount.copy(order="K")
         _release(ctx, line, pending)
     revenue = totals.get("revenue")
     if revenue is None:
@@ -357,7 +360,8 @@ def simulate_flows(scenario: Scenario, draws: Draws, *, keep_funding: bool = Fal
             funding[rows, months] += received
 
     if scenario.managed:
-        managed = ManagedFlows(revenue, costs, cash, planned, funding)
+        groups = [planned[g] for g in range(len(planned))]
+        managed = ManagedFlows(revenue, costs, cash, groups, funding)
         done = manage(scenario, draws, managed)
         return Flows(revenue=revenue, costs=costs, funding=funding, cash=cash, management=done)
     cash[:, 0] += _per_path(draws.inputs["starting_cash"])

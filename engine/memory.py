@@ -24,8 +24,8 @@ allocate per path, in float64 cells (8 bytes) unless said otherwise:
   matrix of P per-path inputs, 3 for a per-path ``ppf``;
   the cash model: H each for revenue, costs, the cash / scratch buffer, the volatility and
   factor-shock scratch buffer (if any line has one), each line kept whole because another
-  line is a share of it, each line an action changes, and 2 H per credit line (its balance
-  and interest); plus 2 H of temporaries when an input varies by month (converting a
+  line is a share of it, each group of lines the actions change alike, and H per credit line
+  (its balance); plus 2 H of temporaries when an input varies by month (converting a
   per-year growth, a per-month volatility), else H bytes (a horizon factor shock's mask);
   then the (k, n) per-path quantities (k = 4 * years + 1);
   the reduction: cash, the quantities and the histogram's positions and bin indices (H + 3 k),
@@ -45,7 +45,7 @@ from __future__ import annotations
 import re
 
 from cashflow.draws import _is_zero, effective_vary
-from cashflow.management import touched_lines
+from cashflow.management import touched_groups
 from cashflow.scenario import Scenario, Shock
 from engine.batch import layout_of
 from engine.outcomes import FAN_SHARE
@@ -98,7 +98,7 @@ def path_bytes(scenario: Scenario) -> int:
         isinstance(e, Shock) and e.line is not None for e in scenario.events
     )
     temporaries = 2 * CELL * h if by_month else h
-    managed = len(touched_lines(scenario)) + 2 * len(scenario.credit)
+    managed = len(touched_groups(scenario)) + len(scenario.credit)
     model = CELL * h * (3 + scratch + kept + managed) + temporaries + CELL * k
     fan = h * (1 + len(scenario.credit))
     reduction = CELL * max(h + 3 * k, h + k + -(-3 * fan // FAN_SHARE))
