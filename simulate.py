@@ -46,6 +46,7 @@ from distributions.errors import (
     escape_controls,
 )
 from distributions.samplers import SAMPLERS
+from engine.wording import ci_text, pct, runway_words
 
 if TYPE_CHECKING:
     from cashflow.scenario import Scenario
@@ -533,13 +534,10 @@ def key_figures(results: Results) -> str:
         lines.append(f"  {y:<6}" + "".join(f"{c:>26}" for c in cells))
     rp = results.runway_percentiles()
     median = rp["p50"]
-    median_text = median if isinstance(median, str) else f"{median} months"
-    if not isinstance(median, str):
-        median_text += f" (cash runs out in {results.month_label(median - 1)})"
-    lo, hi = results.never_runs_out_ci
+    label = None if isinstance(median, str) else results.month_label(median - 1)
     lines.append(
-        f"Median runway: {median_text}; paths that never run out within the horizon: "
-        f"{100 * results.never_runs_out:.1f}% (95% CI {100 * lo:.1f}–{100 * hi:.1f}%)"
+        f"Median runway: {runway_words(median, label)}; paths that never run out within the "
+        f"horizon: {pct(results.never_runs_out)} ({ci_text(*results.never_runs_out_ci)})"
     )
     lines += management_lines(results)
     return "\n".join(lines)
@@ -552,8 +550,8 @@ def management_lines(results: Results) -> list[str]:
     out = []
     for row in results.management().itertuples():
         text = (
-            f"{kinds[row.kind]} {row.name} {words[row.event]} on {100 * row.share:.1f}% of paths "
-            f"(95% CI {100 * row.share_lo:.1f}–{100 * row.share_hi:.1f}%)"
+            f"{kinds[row.kind]} {row.name} {words[row.event]} on {pct(row.share)} of paths "
+            f"({ci_text(row.share_lo, row.share_hi)})"
         )
         if row.paths:
             text += f", first in {row.month_p50} (median; p10 {row.month_p10}, p90 {row.month_p90})"

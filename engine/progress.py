@@ -30,6 +30,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TextIO, runtime_checkable
 
+from engine.wording import ci_text, pct
+
 if TYPE_CHECKING:
     from engine.results import Answer
 
@@ -64,7 +66,7 @@ class Reporter(Protocol):
 
 # ----- text ---------------------------------------------------------------------------------
 def _pct(x: float) -> str:
-    return f"{100 * x:.1f}"
+    return pct(x)[:-1]
 
 
 def bar_estimate(a: Answer, *, style: str = "long") -> str:
@@ -82,9 +84,7 @@ def bar_estimate(a: Answer, *, style: str = "long") -> str:
 def line_estimate(a: Answer) -> str:
     """``P(before 2026-01-01) 27.5% (95% CI 27.4–27.6%)``."""
     lo, hi = a.ci95
-    return (
-        f"P(before {a.before.isoformat()}) {_pct(a.probability)}% (95% CI {_pct(lo)}–{_pct(hi)}%)"
-    )
+    return f"P(before {a.before.isoformat()}) {pct(a.probability)} ({ci_text(lo, hi)})"
 
 
 def format_rate(rate: float | None) -> str:

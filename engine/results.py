@@ -46,6 +46,7 @@ from distributions.errors import UsageError
 from engine.histogram import Histograms
 from engine.levers import Lever
 from engine.outcomes import Layout
+from engine.wording import ci_text, pct
 
 __all__ = [
     "BEYOND",
@@ -375,8 +376,8 @@ class Answer:
         how = f"; 95% CI from {self.replicates} batches as replicates" if self.replicates else ""
         note = f"; {self.note}" if self.note else ""
         return (
-            f"Chance cash runs out before {self.before.isoformat()}: {100 * self.probability:.1f}% "
-            f"(95% CI {100 * lo:.1f}–{100 * hi:.1f}%) — {paths}, seed {self.seed}{how}{note}"
+            f"Chance cash runs out before {self.before.isoformat()}: {pct(self.probability)} "
+            f"({ci_text(lo, hi)}) — {paths}, seed {self.seed}{how}{note}"
         )
 
 

@@ -51,6 +51,7 @@ from distributions._require import finite
 from distributions.errors import ScenarioError, UsageError, did_you_mean
 from distributions.seeding import fresh_entropy
 from engine.results import Answer, check_question_date
+from engine.wording import ci_text, pct
 
 __all__ = ["DETERMINISTIC_PATHS", "Solution", "Target", "parse_target", "solve"]
 
@@ -644,7 +645,7 @@ class _Context:
         if self.deterministic:
             return " (deterministic: exact)"
         lo, hi = ans.ci95
-        return f" (95% CI {_pct(lo, False)}–{_pct(hi)})"
+        return f" ({ci_text(lo, hi, small=True)})"
 
     def runs(self, cache: dict[float, Answer]) -> str:
         n = len(cache)
@@ -828,10 +829,8 @@ def _num(x: float, digits: int | None = None, strip: bool = False) -> str:
     return "0" if text == "-0" else text
 
 
-def _pct(p: float, sign: bool = True) -> str:
-    value = 100 * p
-    text = f"{value:.2g}" if 0 < value < 0.1 else f"{value:.1f}"
-    return text + ("%" if sign else "")
+def _pct(p: float) -> str:
+    return pct(p, small=True)
 
 
 def _level(level: float) -> str:

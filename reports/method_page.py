@@ -9,6 +9,7 @@ from reports.data import ReportData
 from reports.figures import Chart
 from reports.layout import Page, line_height, wrap
 from reports.text import (
+    ci_text,
     convergence_caption,
     date_short,
     interval_words,
@@ -16,7 +17,6 @@ from reports.text import (
     management_method_words,
     method_words,
     pct,
-    pct_range,
     precision_words,
 )
 
@@ -87,8 +87,7 @@ def method_page(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
     page.caption(convergence_caption(any(a.replicates for a in data.answers)), x=x)
     for a in data.answers:
         page.paragraph(
-            f"Before {date_short(a.before)}: {pct(a.probability)}, 95% CI "
-            f"{pct_range(*a.ci95)} "
+            f"Before {date_short(a.before)}: {pct(a.probability)}, {ci_text(*a.ci95)} "
             f"({precision_words(a.probability, a.std_error, a.paths, a.replicates)}).",
             x=x,
             size=9,

@@ -15,9 +15,21 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from engine.wording import (
+    ci_text,
+    date_short,
+    date_words,
+    month_short,
+    month_words,
+    pct,
+    pct_range,
+    runway_words,
+)
+
 __all__ = [
     "LIMITATIONS",
     "Money",
+    "ci_text",
     "convergence_caption",
     "date_short",
     "date_words",
@@ -39,20 +51,6 @@ __all__ = [
     "summary_paragraph",
 ]
 
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 _CURRENCY = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "$": "$", "€": "€", "£": "£"}
 _SCALE = {
     "thousand": "k",
@@ -67,43 +65,6 @@ _SCALE = {
     "tn": "T",
 }
 MINUS = "\u2212"
-
-
-def date_words(d: dt.date) -> str:
-    """``2026-01-01`` -> ``"1 January 2026"``."""
-    return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
-
-
-def _year_month(label: str) -> tuple[int, int]:
-    y, m = label.split("-")[:2]
-    return int(y), int(m)
-
-
-def date_short(d: dt.date) -> str:
-    """``2026-01-01`` -> ``"1 Jan 2026"``."""
-    return f"{d.day} {_MONTHS[d.month - 1][:3]} {d.year}"
-
-
-def month_words(label: str) -> str:
-    """``"2024-10"`` -> ``"October 2024"``."""
-    y, m = _year_month(label)
-    return f"{_MONTHS[m - 1]} {y}"
-
-
-def month_short(label: str) -> str:
-    """``"2024-10"`` -> ``"Oct 2024"``."""
-    y, m = _year_month(label)
-    return f"{_MONTHS[m - 1][:3]} {y}"
-
-
-def pct(p: float, digits: int = 1) -> str:
-    """0.2345 -> ``"23.4%"`` (as the command line prints probabilities)."""
-    return f"{100 * p:.{digits}f}%"
-
-
-def pct_range(lo: float, hi: float) -> str:
-    """(0.233, 0.235) -> ``"23.3–23.5%"``."""
-    return f"{100 * lo:.1f}–{100 * hi:.1f}%"
 
 
 #: Amounts (in the scenario's unit) from which digits give way to an exponent: 1e12 units is
@@ -170,7 +131,7 @@ def headline(before: dt.date, probability: float, ci95: tuple[float, float]) -> 
     """``There is a 23.4% chance (95% CI 23.3–23.5%) that cash runs out before 1 January 2026.``"""
     lo, hi = ci95
     return (
-        f"There is {_article(probability)} {pct(probability)} chance (95% CI {pct_range(lo, hi)}) "
+        f"There is {_article(probability)} {pct(probability)} chance ({ci_text(lo, hi)}) "
         f"that cash runs out before {date_words(before)}."
     )
 
@@ -179,22 +140,6 @@ def _article(p: float) -> str:
     """ "an" before a percentage read with a vowel sound (8, 11, 18, 80-89 ...), else "a"."""
     digits = f"{100 * p:.1f}"
     return "an" if digits.startswith(("8", "11.", "18.")) else "a"
-
-
-def runway_words(months: int | str, ruin_label: str | None = None, *, short: bool = False) -> str:
-    """``18`` -> ``"18 months"`` (with the month cash runs out when given: ``"18 months (cash
-    runs out in June 2025)"``, or with ``short`` ``"18 months (Jun 2025)"`` for a table cell);
-    a string (``"beyond the horizon"``) is returned as it is: a percentile never reached is not
-    the horizon."""
-    if isinstance(months, str):
-        return months
-    text = f"{months} month" + ("s" if months != 1 else "")
-    if ruin_label:
-        if short:
-            text += f" ({month_short(ruin_label)})"
-        else:
-            text += f" (cash runs out in {month_words(ruin_label)})"
-    return text
 
 
 def driver_sentences(drivers: pd.DataFrame, before: dt.date, top: int = 3) -> str:
@@ -245,7 +190,7 @@ def _with_ci(row: pd.Series, case: str) -> str:
     """``"20.1% (95% CI 19.8–20.4%)"``: ``p_if_{case}`` of a funding-effect row with its 95%
     confidence interval."""
     lo, hi = row[f"ci_if_{case}_lo"], row[f"ci_if_{case}_hi"]
-    return f"{pct(row[f'p_if_{case}'])} (95% CI {pct_range(lo, hi)})"
+    return f"{pct(row[f'p_if_{case}'])} ({ci_text(lo, hi)})"
 
 
 def _net_loss_sentence(year: int, p5: float, p50: float, p95: float, money: Money) -> str:
