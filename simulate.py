@@ -679,7 +679,7 @@ def _execute(
     # The run started when its directory was claimed (a resumed run: in its first part).
     manifest = json.loads((run_dir.work / "manifest.json").read_text(encoding="utf-8"))
     results = dataclasses.replace(results, started=dt.datetime.fromisoformat(manifest["started"]))
-    lost = _save(results, run_dir, spec.get("variant"), hint)
+    lost = _save(results, run_dir, hint)
     for answer in results.answers():
         say(answer.sentence())
     if results.stop and results.stop["reason"] != "paths reached":
@@ -788,7 +788,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _save(results: Results, run_dir: RunDir, variant: str | None, hint: str) -> str | None:
+def _save(results: Results, run_dir: RunDir, hint: str) -> str | None:
     """Save the run; None, or (when the disk fails) what happened: the results are saved to a
     temporary directory if possible, and the run directory keeps its checkpoint to resume."""
     import shutil
@@ -797,14 +797,14 @@ def _save(results: Results, run_dir: RunDir, variant: str | None, hint: str) -> 
     from engine.rundir import claim_run_dir, save_run
 
     try:
-        save_run(results, run_dir, variant=variant)
+        save_run(results, run_dir)
         return None
     except OSError as error:
         reason = error.strerror or str(error)
     rescue = None
     try:
         rescue = pathlib.Path(tempfile.mkdtemp(prefix="runway-rescued-"))
-        save_run(results, claim_run_dir(rescue, results.scenario.name), variant=variant)
+        save_run(results, claim_run_dir(rescue, results.scenario.name))
         kept = f"they were saved to {rescue} instead"
     except (OSError, RunwayError):
         if rescue is not None:  # a half-written rescue is no use to anyone: leave nothing

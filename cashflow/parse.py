@@ -95,7 +95,8 @@ def load_scenario(
             "of tables and arrays are supported)",
             file=file,
         ) from None
-    return parse_scenario(doc, file=file, base_dir=p.parent, variant=variant, sets=sets)
+    scenario = parse_scenario(doc, file=file, base_dir=p.parent, variant=variant, sets=sets)
+    return dataclasses.replace(scenario, text=text)
 
 
 def _too_deep(doc: dict[str, Any]) -> str | None:
@@ -185,7 +186,9 @@ def parse_scenario(
     if sets:
         scenario = _with_sets(doc, variant, sets, base_dir, file, cache)
     assert scenario is not None
-    return dataclasses.replace(scenario, raw=doc, variants=tables)
+    return dataclasses.replace(
+        scenario, raw=doc, variants=tables, variant=variant, sets=tuple(sets)
+    )
 
 
 def _with_sets(

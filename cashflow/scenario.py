@@ -181,6 +181,8 @@ class Scenario:
     ``questions`` are dates D for "chance cash runs out before D", each within the horizon.
     ``variants`` maps a variant name to its raw override table (nested dicts, as in the file).
     ``raw`` is the parsed TOML document (for the manifest and for applying variants).
+    ``variant`` and ``sets`` say what was applied to ``raw`` to give this scenario (``--variant``
+    and the ``--set`` pairs); ``text`` is the file's text when it was read from one.
     """
 
     name: str
@@ -201,6 +203,18 @@ class Scenario:
     source: str | None = None
     file: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    variant: str | None = None
+    sets: tuple[tuple[str, Any], ...] = ()
+    text: str | None = field(default=None, repr=False)
+
+    def document(self) -> str:
+        """The scenario as TOML text: the file's own text, or, for a scenario built in Python,
+        ``raw`` written out (the variant and sets are recorded beside it, not applied)."""
+        if self.text is not None:
+            return self.text
+        from cashflow.toml_text import dumps
+
+        return dumps(self.raw)
 
     def inputs(self) -> dict[str, Spec]:
         """Every uncertain input by its name: ``starting_cash``, ``<line>.<field>``,

@@ -10,6 +10,7 @@ shapes, types and totals the manifest and scenario imply. Any failure is one lin
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import pathlib
@@ -365,7 +366,8 @@ def scenario_of(run_dir: pathlib.Path, manifest: dict[str, Any]) -> Scenario:
 
     copy = _inside(run_dir, manifest["scenario_copy"])
     try:
-        doc = tomllib.loads(copy.read_text(encoding="utf-8"))
+        text = copy.read_text(encoding="utf-8")
+        doc = tomllib.loads(text)
     except (OSError, ValueError, RecursionError) as error:
         raise DamagedRun(run_dir, f"the scenario copy cannot be read ({_short(error)})") from None
     inputs = manifest.get("inputs", {})
@@ -381,12 +383,13 @@ def scenario_of(run_dir: pathlib.Path, manifest: dict[str, Any]) -> Scenario:
             run_dir, "manifest.json: 'run.sets' is not a list of [key, value]"
         ) from None
     try:
-        return parse_scenario(
+        scenario = parse_scenario(
             doc, file=str(copy), base_dir=_base_dir(run_dir, manifest), variant=variant, sets=sets
         )
     except (ScenarioError, UsageError) as error:  # UsageError: the sets recorded are malformed
         what = f"its scenario copy no longer validates: {error.lines()[0]}"
         raise DamagedRun(run_dir, what) from None
+    return dataclasses.replace(scenario, text=text)
 
 
 def _base_dir(run_dir: pathlib.Path, manifest: dict[str, Any]) -> pathlib.Path:

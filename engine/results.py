@@ -426,6 +426,12 @@ class Results:
         )
         return "\n".join([head, *(f"  {a.sentence()}" for a in self.answers())])
 
+    @property
+    def variant(self) -> str | None:
+        """The scenario's variant that was run (None: the base); its ``--set`` overrides are
+        ``scenario.sets`` and its TOML text ``scenario.document()``."""
+        return self.scenario.variant
+
     # ----- calendar -------------------------------------------------------------------------
     @property
     def horizon_months(self) -> int:

@@ -485,10 +485,7 @@ def start_run(
     that manifest."""
     work = run.work
     source = pathlib.Path(scenario.file) if scenario.file else None
-    try:
-        data = source.read_bytes() if source and source.is_file() else b""
-    except OSError as error:
-        raise RunwayError(f"{source}: cannot read the scenario again: {_describe(error)}") from None
+    data = scenario.document().encode("utf-8")  # what was parsed, not the file as it is now
     atomic_write(work / SCENARIO_COPY, lambda tmp: tmp.write_bytes(data))
     checksums = {SCENARIO_COPY: sha256_of(work / SCENARIO_COPY)}
     inputs = {}
@@ -519,9 +516,7 @@ def start_run(
     return manifest
 
 
-def save_run(
-    results: Results, run_dir: RunDir | pathlib.Path | str, *, variant: str | None = None
-) -> pathlib.Path:
+def save_run(results: Results, run_dir: RunDir | pathlib.Path | str) -> pathlib.Path:
     """Write the files of ``results`` into a claimed run directory (a path is claimed first:
     created, or an empty directory); the manifest, with every file's sha256, is written last,
     then the checkpoints are removed. The scenario copies made by :func:`start_run` are kept
@@ -531,7 +526,9 @@ def save_run(
     work = run.work
     running = _read_json(work / MANIFEST)
     if running.get("status") != "running" or "run" not in running:
-        running = start_run(run, results.scenario, {"variant": variant}, started=results.started)
+        s = results.scenario
+        spec = {"variant": s.variant, "sets": [list(pair) for pair in s.sets]}
+        running = start_run(run, s, spec, started=results.started)
     checksums = dict(running["sha256"])
 
     atomic_write(work / RESULTS, lambda tmp: _save_npz(tmp, result_arrays(results)))
@@ -577,7 +574,7 @@ def _manifest(
         "scenario_copy": SCENARIO_COPY,
         "scenario_sha256": running.get("scenario_sha256"),
         "inputs": running.get("inputs", {}),
-        "variant": spec.get("variant"),
+        "variant": results.scenario.variant,
         "seed": results.seed,
         "paths": results.paths,
         "sampler": results.sampler,

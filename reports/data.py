@@ -153,6 +153,7 @@ class ReportData:
     finished: dt.datetime
     run_dir: pathlib.Path
     manifest: dict[str, Any] = field(default_factory=dict)
+    sets: tuple[tuple[str, Any], ...] = ()  # the run's ``--set`` overrides, in order
     comparison: pd.DataFrame | None = None  # compare.csv of the run directory, when there is one
     # sensitivity.csv of the run directory (Sobol indices), when there is a readable one
     sensitivity: pd.DataFrame | None = None
@@ -166,15 +167,8 @@ class ReportData:
 
     @property
     def stress(self) -> str:
-        """The run's ``--set`` overrides (manifest ``run.sets``) as one line, ``""`` if none."""
-        run = self.manifest.get("run")
-        sets = run.get("sets") if isinstance(run, dict) else None
-        if not sets:
-            return ""
-        try:
-            return describe_sets(sets)
-        except (TypeError, ValueError):  # not [key, value] pairs: show what is recorded
-            return str(sets)
+        """The run's ``--set`` overrides as one line, ``""`` if none."""
+        return describe_sets(self.sets) if self.sets else ""
 
     @property
     def headline(self) -> Answer:
@@ -360,9 +354,8 @@ def collect(results: Results, run_dir: pathlib.Path) -> ReportData:
         sample = sample[np.sort(order[pick])]
     # bridge rounds (``when`` instead of ``month``) have no fixed window: see ManagementData
     windows = [_funding_window(e, h, money) for e in s.rounds]
-    manifest = _manifest(run_dir)
     name, description = s.name, s.description
-    variant = manifest.get("variant")
+    variant = s.variant
     if variant:  # a variant run says so on every page
         name = f"{s.name} · variant {variant}"
         told = s.variants.get(variant, {}).get("description")
@@ -408,7 +401,8 @@ def collect(results: Results, run_dir: pathlib.Path) -> ReportData:
         started=results.started,
         finished=finished,
         run_dir=run_dir.resolve(),
-        manifest=manifest,
+        manifest=_manifest(run_dir),
+        sets=s.sets,
         comparison=comparison,
         sensitivity=read_sensitivity(run_dir),
         management=_management(results, s, comparison, headline.before),
