@@ -16,6 +16,13 @@ variant does not, ``n01`` the other way round, ``p10 = n10 / n``, ``p01 = n01 / 
 changes nothing has no discordant path: difference exactly 0, 95% CI exactly [0, 0]. Two
 independent runs would instead add both binomial variances, however similar the variants.
 
+With ``lhs`` or ``sobol`` the paths of a batch are not independent, but the batches are
+independent randomizations: as for a single run (:mod:`engine.results`), each variant's chance
+and each paired difference then take their standard error from the B batch estimates
+(d_b = (n01_b - n10_b) / n_b, SE = sqrt(sum_b n_b (d_b - d)**2 / ((B - 1) N)), Student t with
+B - 1 degrees of freedom), from at least :data:`engine.results.MIN_REPLICATES` batches; the
+batch size is halved until there are that many.
+
 Each batch is reduced to small counts (ruin months per variant, discordant paths per variant
 and question date, histograms of the yearly net loss on grids fixed from a pilot), merged in
 batch order: the result is bit-identical whatever the number of jobs.
@@ -43,7 +50,13 @@ from engine.batch import BatchTask, layout_of, simulate_batch
 from engine.files import atomic_write
 from engine.histogram import Grid, Histograms, Packed, make_grid
 from engine.pool import results_in_order, workers_for
-from engine.results import Z95, runway_months, wilson_interval
+from engine.results import (
+    MIN_REPLICATES,
+    Z95,
+    probability_intervals,
+    replicates_apply,
+    runway_months,
+)
 
 __all__ = [
     "BASE",
@@ -79,6 +92,20 @@ def paired_difference(n10: int, n01: int, n: int) -> tuple[float, tuple[float, f
     return d, (max(d - half, -1.0), min(d + half, 1.0))
 
 
+def replicate_difference(
+    dsum: int, square_sum: float, n: int, batches: int
+) -> tuple[float, tuple[float, float]]:
+    """Difference p_variant - p_base = ``dsum`` / ``n`` (``dsum`` = n01 - n10 over all
+    batches) and its 95% CI from the ``batches`` batches as replicates: ``square_sum`` =
+    sum_b (n01_b - n10_b)**2 / n_b; Student t with B - 1 degrees of freedom. Needs B >= 2."""
+    from scipy.special import stdtrit
+
+    d = dsum / n
+    spread = max(square_sum - dsum * d, 0.0)  # sum_b n_b (d_b - d)**2
+    half = float(stdtrit(batches - 1, 0.975)) * math.sqrt(spread / (batches - 1) / n)
+    return d, (max(d - half, -1.0), min(d + half, 1.0))
+
+
 # ----- the work of one chunk (in a worker) ------------------------------------------------
 @dataclass(frozen=True)
 class CompareTask:
@@ -96,7 +123,10 @@ class CompareTask:
 @dataclass
 class CompareChunk:
     """Consecutive batches merged in batch order. ``ruin_counts``: (V, H + 1); ``n10``,
-    ``n01``: (V, Q) discordant paths against the base; ``hist``: per variant, packed."""
+    ``n01``: (V, Q) discordant paths against the base; ``hist``: per variant, packed.
+    ``k_squares``, ``d_squares``: (V, Q) sums over the batches of k_b**2 / n_b (k_b: paths
+    ruined before the question date) and (n01_b - n10_b)**2 / n_b, for the replicate
+    intervals."""
 
     first: int
     paths: int
@@ -104,6 +134,8 @@ class CompareChunk:
     n10: np.ndarray
     n01: np.ndarray
     hist: list[Packed]
+    k_squares: np.ndarray
+    d_squares: np.ndarray
 
 
 def _net_loss_columns(scenario: Scenario) -> slice:
@@ -147,6 +179,14 @@ def compare_chunk(tasks: list[CompareTask], grids: tuple[Grid, ...]) -> CompareC
     hist = [
         Histograms.merge_all(grid, (p[3][i] for p in parts)).pack() for i, grid in enumerate(grids)
     ]
+    months = np.asarray(tasks[0].months)
+    k_squares = np.zeros(parts[0][1].shape)
+    d_squares = np.zeros(parts[0][1].shape)
+    for task, (counts, n10, n01, _) in zip(tasks, parts, strict=True):  # in batch order
+        ruined = np.cumsum(counts, axis=1)[:, months - 1] if len(months) else counts[:, :0]
+        ruined = np.where(months > 0, ruined, 0)
+        k_squares += ruined.astype(float) ** 2 / task.size
+        d_squares += (n01 - n10).astype(float) ** 2 / task.size
     return CompareChunk(
         first=tasks[0].index,
         paths=sum(t.size for t in tasks),
@@ -154,6 +194,8 @@ def compare_chunk(tasks: list[CompareTask], grids: tuple[Grid, ...]) -> CompareC
         n10=np.sum([p[1] for p in parts], axis=0),
         n01=np.sum([p[2] for p in parts], axis=0),
         hist=hist,
+        k_squares=k_squares,
+        d_squares=d_squares,
     )
 
 
@@ -162,7 +204,10 @@ def compare_chunk(tasks: list[CompareTask], grids: tuple[Grid, ...]) -> CompareC
 class VariantOutcome:
     """One variant's merged counts. ``ruin_counts``: (H + 1,) paths by ruin month (index H:
     never within the horizon); ``n10``, ``n01``: (Q,) discordant paths against the base per
-    question date; ``net_loss``: calendar year -> (p50, p95) of the year's net loss."""
+    question date; ``net_loss``: calendar year -> (p50, p95) of the year's net loss.
+    ``k_squares``, ``d_squares``: (Q,) the batch sums of :class:`CompareChunk`; ``stratified``:
+    the intervals come from the batches as replicates (lhs / sobol acting on an input of the
+    variant or of the base)."""
 
     name: str
     description: str
@@ -170,6 +215,9 @@ class VariantOutcome:
     n10: np.ndarray
     n01: np.ndarray
     net_loss: dict[int, tuple[float, float]]
+    k_squares: np.ndarray | None = None
+    d_squares: np.ndarray | None = None
+    stratified: bool = False
 
     def median_runway(self) -> int | str:
         """Median runway in months (ruin month + 1), or "beyond the horizon" when fewer than
@@ -194,25 +242,37 @@ class Comparison:
     dates: tuple[dt.date, ...]  # the base's question dates
     months: tuple[int, ...]
     variants: tuple[VariantOutcome, ...]  # the base first
+    batches: int = 1
 
     # ----- per question -----------------------------------------------------------------
     def answer(self, variant: int, question: int) -> dict[str, Any]:
-        """probability, ci95, difference, difference_ci95 of one variant and question."""
+        """probability, ci95, difference, difference_ci95 of one variant and question, and
+        ``replicates``: the number of batches the intervals come from (0: binomial / paired
+        binomial, the module docstring)."""
         v = self.variants[variant]
+        n = self.paths
         k = int(v.ruin_counts[: self.months[question]].sum())
-        lo, hi = wilson_interval(k, self.paths)
-        d, d_ci = paired_difference(int(v.n10[question]), int(v.n01[question]), self.paths)
+        squares = float(v.k_squares[question]) if v.k_squares is not None else 0.0
+        found = probability_intervals(k, n, self.batches, squares, v.stratified)
+        n10, n01 = int(v.n10[question]), int(v.n01[question])
+        replicates = v.stratified and self.batches >= MIN_REPLICATES
+        if replicates and v.d_squares is not None and (n10 or n01):
+            d, d_ci = replicate_difference(n01 - n10, float(v.d_squares[question]), n, self.batches)
+        else:
+            d, d_ci = paired_difference(n10, n01, n)
         return {
-            "probability": k / self.paths,
-            "ci95": (float(lo), float(hi)),
+            "probability": k / n,
+            "ci95": (float(found.low), float(found.high)),
             "difference": d,
             "difference_ci95": d_ci,
+            "replicates": self.batches if replicates else 0,
         }
 
     def questions(self) -> pd.DataFrame:
         """One row per question date and variant (the base first): variant, description,
-        before, probability and its 95% Wilson interval (ci_low, ci_high), the paired
-        difference from the base and its 95% CI (diff_low, diff_high), paths."""
+        before, probability and its 95% interval (ci_low, ci_high), the paired difference
+        from the base and its 95% CI (diff_low, diff_high), paths, and replicates: the
+        batches the intervals come from (0: Wilson and paired binomial intervals)."""
         rows = []
         for qi, before in enumerate(self.dates):
             for vi, v in enumerate(self.variants):
@@ -227,6 +287,7 @@ class Comparison:
                         a["difference"],
                         *a["difference_ci95"],
                         self.paths,
+                        a["replicates"],
                     )
                 )
         return pd.DataFrame(
@@ -242,6 +303,7 @@ class Comparison:
                 "diff_low",
                 "diff_high",
                 "paths",
+                "replicates",
             ],
         )
 
@@ -277,6 +339,7 @@ class Comparison:
                         "ci95": list(a["ci95"]),
                         "difference": a["difference"],
                         "difference_ci95": list(a["difference_ci95"]),
+                        "replicates": a["replicates"],
                     }
                 )
             out.append(
@@ -301,6 +364,11 @@ class Comparison:
             f"Variants of {self.scenario} on common random numbers: {self.paths:,} paths, "
             f"seed {self.seed} (every variant on the same paths)"
         ]
+        if any(v.stratified for v in self.variants) and self.batches >= MIN_REPLICATES:
+            lines.append(
+                f"Sampler {self.sampler}: 95% CIs from the {self.batches} batches as replicates "
+                "(Student t)"
+            )
         for qi, before in enumerate(self.dates):
             lines.append(f"Chance cash runs out before {before.isoformat()}:")
             for vi, v in enumerate(self.variants):
@@ -459,7 +527,9 @@ def compare(
             )
     workers = workers_for(jobs)
     entropy = fresh_entropy() if seed is None else int(seed)
-    size = batch_size or min(batch_size_for(s, MEMORY_BUDGET_BYTES) for s in scenarios)
+    size = batch_size or min(
+        batch_size_for(s, MEMORY_BUDGET_BYTES, sampler=sampler, paths=paths) for s in scenarios
+    )
     h = base.horizon_months
     dates = tuple(base.questions) or (
         calendar.month_start_date(base.start_year, base.start_month, h),
@@ -491,6 +561,8 @@ def compare(
     n10 = np.zeros((v, q), np.int64)
     n01 = np.zeros((v, q), np.int64)
     hists = [Histograms.empty(g) for g in grids_t]
+    k_squares = np.zeros((v, q))
+    d_squares = np.zeros((v, q))
     done = 0
     outputs = results_in_order(chunk_at, grids_t, workers, work=compare_chunk)
     try:
@@ -500,6 +572,8 @@ def compare(
             n01 += chunk.n01
             for hist, packed in zip(hists, chunk.hist, strict=True):
                 hist.add(packed)
+            k_squares += chunk.k_squares
+            d_squares += chunk.d_squares
             done += chunk.paths
     finally:
         outputs.close()
@@ -519,6 +593,10 @@ def compare(
                 n10=n10[i].copy(),
                 n01=n01[i].copy(),
                 net_loss={int(y): (float(qs[j, 0]), float(qs[j, 1])) for j, y in enumerate(years)},
+                k_squares=k_squares[i].copy(),
+                d_squares=d_squares[i].copy(),
+                stratified=replicates_apply(sampler, scenarios[i])
+                or replicates_apply(sampler, base),
             )
         )
     return Comparison(
@@ -535,6 +613,7 @@ def compare(
         dates=dates,
         months=months,
         variants=tuple(outcomes),
+        batches=len(sizes),
     )
 
 

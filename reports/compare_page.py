@@ -15,7 +15,7 @@ from reports.data import ReportData
 from reports.figures import Chart
 from reports.layout import Column, Page, insert_pages
 from reports.style import COLORS
-from reports.text import date_short, date_words, pct, pct_range, runway_words
+from reports.text import date_short, date_words, pct, pct_range, runway_words, sampler_words
 
 __all__ = ["TITLE", "add_compare_page", "compare_chart", "compare_page", "variants_chart"]
 
@@ -212,13 +212,21 @@ def compare_page(data: ReportData, charts: dict[str, Chart]) -> Page:
         if n < len(dates)
         else ""
     )
+    replicates = int(df["replicates"].max()) if "replicates" in df else 0
+    how = (
+        f"Chance that cash runs out before each date and the variant's chance minus the "
+        f"base's (percentage points), each with a 95% CI from the {replicates} batches as "
+        f"independent replicates of the {sampler_words(data.sampler)} design (Student t), "
+        "all variants on the same paths and batches."
+        if replicates
+        else "Chance that cash runs out before each date with its 95% Wilson interval. "
+        "Difference: the variant's chance minus the base's, in percentage points, with a "
+        "paired 95% CI from the paths whose outcome differs between the two (variance (p10 + "
+        "p01 − (p10 − p01)²) / n, p10 and p01 the shares of discordant paths)."
+    )
     page.caption(
-        "Chance that cash runs out before each date with its 95% Wilson interval. Difference: "
-        "the variant's chance minus the base's, in percentage points, with a paired 95% CI "
-        "from the paths whose outcome differs between the two (variance (p10 + p01 − "
-        "(p10 − p01)²) / n, p10 and p01 the shares of discordant paths); far narrower than "
-        "the difference of two independent runs. Median runway: months until cash runs out "
-        "for half the paths." + more
+        how + " Far narrower than the difference of two independent runs. Median runway: "
+        "months until cash runs out for half the paths." + more
     )
     return page
 

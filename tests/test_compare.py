@@ -181,7 +181,8 @@ def test_as_dict_shape(uncertain) -> None:
         assert set(v["net_loss"]["2025"]) == {"p50", "p95"}
         assert [q["before"] for q in v["questions"]] == ["2025-07-01", "2026-01-01", "2027-01-01"]
         for q in v["questions"]:
-            assert set(q) == {"before", "probability", "ci95", "difference", "difference_ci95"}
+            keys = {"before", "probability", "ci95", "difference", "difference_ci95", "replicates"}
+            assert set(q) == keys and q["replicates"] == 0  # plain Monte Carlo
             assert len(q["ci95"]) == 2 and len(q["difference_ci95"]) == 2
     assert all(q["difference"] == 0 for q in d["variants"][0]["questions"])
     assert d["variants"][3]["description"] == "More starting cash"

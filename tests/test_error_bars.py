@@ -359,3 +359,77 @@ def test_a_tiny_replicated_run_keeps_a_full_pilot_grid() -> None:
         results = run(s, paths=10, seed=1, jobs=1, sampler="lhs", progress=None)
         results.years()
     assert results.batch_size == 1 and results.paths == 10
+
+
+# ----- compare: the paired difference of two variants, lhs / sobol ------------------------
+VARIANT = """
+[variants.dearer]
+description = "the monthly cost's median 20% higher"
+lines.burn.start = { dist = "lognormal", median = 1.2, sigma = 0.5 }
+"""
+
+
+def exact_dearer(months: int) -> float:
+    """P(X months > C) for the variant: X ~ lognormal(median 1.2, sigma 0.5)."""
+    x = stats.lognorm(0.5, scale=1.2)
+    return integrate.quad(lambda c: x.sf(c / months) / 10.0, 5.0, 15.0, epsabs=1e-13)[0]
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory) -> dict[str, list]:
+    """For lhs and sobol, over SEEDS seeds: the comparison of the base with its variant."""
+    from engine import compare as compare_module
+
+    path = tmp_path_factory.mktemp("compared") / "known.toml"
+    path.write_text(KNOWN.format(cash=CASH, burn=BURN) + VARIANT, encoding="utf-8")
+    out = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(compare_module, "COMPARE_BINS", 16)
+        for sampler in ("lhs", "sobol"):
+            out[sampler] = [
+                compare_module.compare(
+                    path, paths=PATHS, seed=seed, jobs=1, sampler=sampler, batch_size=BATCH
+                )
+                for seed in range(SEEDS)
+            ]
+    return out
+
+
+@pytest.mark.parametrize("sampler", ["lhs", "sobol"])
+@pytest.mark.parametrize("question", [0, 1])
+def test_compare_intervals_come_from_the_batches_and_cover(compared, sampler, question):
+    months = list(QUESTIONS.values())[question]
+    want = {"base": exact(months), "dearer": exact_dearer(months)}
+    answers = [(c.answer(0, question), c.answer(1, question)) for c in compared[sampler]]
+    batches = math.ceil(PATHS / BATCH)
+    assert all(b["replicates"] == batches and v["replicates"] == batches for b, v in answers)
+    difference = want["dearer"] - want["base"]
+    for name, got in (
+        ("base", [(b["probability"], b["ci95"]) for b, _ in answers]),
+        ("dearer", [(v["probability"], v["ci95"]) for _, v in answers]),
+        ("difference", [(v["difference"], v["difference_ci95"]) for _, v in answers]),
+    ):
+        truth = difference if name == "difference" else want[name]
+        coverage = np.mean([lo <= truth <= hi for _, (lo, hi) in got])
+        assert abs(coverage - 0.95) <= COVERAGE_TOL, (sampler, name, coverage)
+    # the reported error of the difference matches its spread over the seeds
+    d = [v["difference"] for _, v in answers]
+    half = [(v["difference_ci95"][1] - v["difference_ci95"][0]) / 2 for _, v in answers]
+    t = stats.t.ppf(0.975, batches - 1)
+    reported = np.sqrt(np.mean(np.square(half))) / t
+    assert 1 / 1.5 <= reported / np.std(d, ddof=1) <= 1.5, (sampler, reported, np.std(d, ddof=1))
+
+
+def test_compare_with_mc_keeps_the_paired_binomial_interval(tmp_path):
+    from engine.compare import compare, paired_difference
+
+    path = tmp_path / "known.toml"
+    path.write_text(KNOWN.format(cash=CASH, burn=BURN) + VARIANT, encoding="utf-8")
+    c = compare(path, paths=PATHS, seed=1, jobs=1, sampler="mc", batch_size=BATCH)
+    v = c.variants[1]
+    for q in range(len(QUESTIONS)):
+        a = c.answer(1, q)
+        assert a["replicates"] == 0
+        assert a["difference_ci95"] == paired_difference(int(v.n10[q]), int(v.n01[q]), PATHS)[1]
+        k = int(v.ruin_counts[: c.months[q]].sum())
+        assert a["ci95"] == pytest.approx([float(x) for x in wilson_interval(k, PATHS)], abs=1e-15)
