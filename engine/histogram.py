@@ -31,8 +31,9 @@ Typical flow (the grid does not exist before the first batch)::
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -384,3 +385,22 @@ class Packed:
     stops: np.ndarray
     counts: np.ndarray
     sums: np.ndarray
+
+
+class DeferredHistograms(Histograms):
+    """:class:`Histograms` built by ``load()`` on first use of any of its attributes.
+
+    Reading a run directory back for ``ask`` needs only the ruin counts, and decompressing the
+    histograms is most of the time of reading one; ``load`` runs once (its errors then)."""
+
+    def __init__(self, load: Callable[[], Histograms]) -> None:  # no field set until loaded
+        self.__dict__["_load"] = load
+
+    def __getattr__(self, name: str) -> Any:
+        load = self.__dict__.get("_load")
+        if load is None or name.startswith("__"):
+            raise AttributeError(name)
+        real = load()
+        del self.__dict__["_load"]
+        self.__dict__.update(vars(real))
+        return getattr(self, name)

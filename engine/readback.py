@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import io
 import json
 import pathlib
 import tomllib
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -192,12 +194,32 @@ def verify_checksums(run_dir: pathlib.Path, checksums: dict[str, str]) -> None:
             raise DamagedRun(run_dir, f"{name} does not match its checksum in manifest.json")
 
 
-def _arrays(run_dir: pathlib.Path) -> dict[str, np.ndarray]:
+#: The arrays of results.npz read when a run is loaded; the histograms' are read on first use.
+_EAGER = (
+    "batch_ruin_counts",
+    "batch_sizes",
+    "driver_counts",
+    "funding_counts",
+    "lever_counts",
+    "sample_cash",
+)
+
+
+def _npz_bytes(run_dir: pathlib.Path) -> bytes:
+    """results.npz, read once: the arrays read later come from these (checked) bytes."""
     try:
-        with np.load(run_dir / "results.npz", allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+        return (run_dir / "results.npz").read_bytes()
     except FileNotFoundError:
         raise DamagedRun(run_dir, "results.npz is missing") from None
+    except OSError as error:
+        raise DamagedRun(run_dir, f"results.npz cannot be read ({_short(error)})") from None
+
+
+def _arrays(run_dir: pathlib.Path, data: bytes, keys: Iterable[str]) -> dict[str, np.ndarray]:
+    """The arrays named ``keys`` that results.npz (``data``) has."""
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            return {k: z[k] for k in keys if k in z.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
         raise DamagedRun(run_dir, f"results.npz cannot be read ({_short(error)})") from None
 
@@ -223,7 +245,7 @@ def load_run(run_dir: str | pathlib.Path) -> Results:
     """Read a finished, verified run directory back into :class:`engine.results.Results`;
     a one-line RunDirError (:class:`DamagedRun` for damage) if it cannot be."""
     from engine.batch import layout_of
-    from engine.histogram import Grid, Histograms
+    from engine.histogram import DeferredHistograms, Grid, Histograms
     from engine.levers import levers_of
     from engine.results import Results
 
@@ -236,7 +258,11 @@ def load_run(run_dir: str | pathlib.Path) -> Results:
     _check_files(run_dir, manifest)
     scenario = scenario_of(run_dir, manifest)
 
-    a = _arrays(run_dir)
+    data = _npz_bytes(run_dir)
+    expected = (manifest.get("sha256") or {}).get("results.npz")  # none: a run before checksums
+    if expected and hashlib.sha256(data).hexdigest() != expected:
+        raise DamagedRun(run_dir, "results.npz does not match its checksum in manifest.json")
+    a = _arrays(run_dir, data, _EAGER)
     h, paths = scenario.horizon_months, manifest["paths"]
     layout = layout_of(scenario)
     k, bins, fan_bins = len(layout.quantity_names()), manifest["hist_bins"], manifest["fan_bins"]
@@ -247,65 +273,58 @@ def load_run(run_dir: str | pathlib.Path) -> Results:
         a = {**a, "lever_counts": np.zeros((0, h + 1), dtype=np.int64)}
     ruin = _need(run_dir, a, "batch_ruin_counts", (None, h + 1), "i")
     sizes = _need(run_dir, a, "batch_sizes", (len(ruin),), "i")
-    counts = _need(run_dir, a, "hist_counts", (k, bins + 2), "i")
-    fan_counts = _need(run_dir, a, "fan_counts", (fh, fan_bins + 2), "i")
     arrays = {
         "driver_counts": _need(run_dir, a, "driver_counts", (drivers, 2, h + 1), "i"),
         "funding_counts": _need(run_dir, a, "funding_counts", (rounds, 2, h + 1), "i"),
         "lever_counts": _need(run_dir, a, "lever_counts", (len(levers), h + 1), "i"),
         "sample_cash": _need(run_dir, a, "sample_cash", (None, h), "f"),
     }
-    floats = {
-        key: _need(run_dir, a, key, shape, "f")
-        for key, shape in {
-            "hist_sums": (k, bins + 2),
-            "hist_min": (k,),
-            "hist_max": (k,),
-            "grid_lo": (k,),
-            "grid_hi": (k,),
-            "fan_sums": (fh, fan_bins + 2),
-            "fan_min": (fh,),
-            "fan_max": (fh,),
-            "fan_lo": (fh,),
-            "fan_hi": (fh,),
-        }.items()
-    }
-    for name, x in {"batch_ruin_counts": ruin, "hist_counts": counts, **arrays}.items():
+    for name, x in {"batch_ruin_counts": ruin, **arrays}.items():
         if x.dtype.kind == "i" and (x < 0).any():
             raise DamagedRun(run_dir, f"results.npz: '{name}' has negative counts")
     if (sizes < 1).any() or int(sizes.sum()) != paths:
         raise DamagedRun(run_dir, "results.npz: the batch sizes do not add up to the paths")
-    if not (ruin.sum(axis=1) == sizes).all() or not (counts.sum(axis=1) == paths).all():
+    if not (ruin.sum(axis=1) == sizes).all():
         raise DamagedRun(run_dir, "results.npz: the counts do not add up to the paths")
     if not (arrays["lever_counts"].sum(axis=1) == paths).all():
         raise DamagedRun(run_dir, "results.npz: the management counts do not add up to the paths")
-    if not (fan_counts.sum(axis=1) == manifest["fan_paths"]).all():
-        raise DamagedRun(run_dir, "results.npz: the fan-chart counts do not add up")
-    for key in ("grid_lo", "grid_hi", "fan_lo", "fan_hi", "hist_sums", "fan_sums"):
-        if not np.isfinite(floats[key]).all():
-            raise DamagedRun(run_dir, f"results.npz: '{key}' has NaN or infinite values")
 
-    try:
-        grid = Grid(lo=floats["grid_lo"], hi=floats["grid_hi"], bins=bins)
-        fan_grid = Grid(lo=floats["fan_lo"], hi=floats["fan_hi"], bins=fan_bins)
-    except ValueError as error:
-        raise DamagedRun(run_dir, f"results.npz: {_short(error)}") from None
-    hist = Histograms(
-        grid=grid,
-        counts=counts,
-        sums=floats["hist_sums"],
-        n=paths,
-        minimum=floats["hist_min"],
-        maximum=floats["hist_max"],
-    )
-    fan = Histograms(
-        grid=fan_grid,
-        counts=fan_counts,
-        sums=floats["fan_sums"],
-        n=manifest["fan_paths"],
-        minimum=floats["fan_min"],
-        maximum=floats["fan_max"],
-    )
+    def histograms(prefix: str, grid_prefix: str, rows: int, bins: int, n: int) -> Histograms:
+        """The histograms ``{prefix}_counts`` ... on the grid ``{grid_prefix}_lo / _hi``."""
+        keys = {
+            f"{prefix}_counts": ((rows, bins + 2), "i"),
+            f"{prefix}_sums": ((rows, bins + 2), "f"),
+            f"{prefix}_min": ((rows,), "f"),
+            f"{prefix}_max": ((rows,), "f"),
+            f"{grid_prefix}_lo": ((rows,), "f"),
+            f"{grid_prefix}_hi": ((rows,), "f"),
+        }
+        got = _arrays(run_dir, data, keys)
+        x = {key: _need(run_dir, got, key, shape, kind) for key, (shape, kind) in keys.items()}
+        counts = x[f"{prefix}_counts"]
+        if (counts < 0).any():
+            raise DamagedRun(run_dir, f"results.npz: '{prefix}_counts' has negative counts")
+        if not (counts.sum(axis=1) == n).all():
+            raise DamagedRun(run_dir, f"results.npz: the '{prefix}' counts do not add up")
+        for key in (f"{grid_prefix}_lo", f"{grid_prefix}_hi", f"{prefix}_sums"):
+            if not np.isfinite(x[key]).all():
+                raise DamagedRun(run_dir, f"results.npz: '{key}' has NaN or infinite values")
+        try:
+            grid = Grid(lo=x[f"{grid_prefix}_lo"], hi=x[f"{grid_prefix}_hi"], bins=bins)
+        except ValueError as error:
+            raise DamagedRun(run_dir, f"results.npz: {_short(error)}") from None
+        return Histograms(
+            grid=grid,
+            counts=counts,
+            sums=x[f"{prefix}_sums"],
+            n=n,
+            minimum=x[f"{prefix}_min"],
+            maximum=x[f"{prefix}_max"],
+        )
+
+    # read on first use: `ask` needs none of them (their bytes are the checked ones)
+    hist = DeferredHistograms(lambda: histograms("hist", "grid", k, bins, paths))
+    fan = DeferredHistograms(lambda: histograms("fan", "fan", fh, fan_bins, manifest["fan_paths"]))
     sample = arrays["sample_cash"]
     return Results(
         scenario=scenario,

@@ -34,10 +34,9 @@ import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from cashflow import calendar
 from cashflow.draws import per_path_inputs
@@ -47,6 +46,9 @@ from engine.histogram import Histograms
 from engine.levers import Lever
 from engine.outcomes import Layout
 from engine.wording import ci_text, pct
+
+if TYPE_CHECKING:  # pandas is imported by the methods that build tables: `ask` needs none
+    import pandas as pd
 
 __all__ = [
     "BEYOND",
@@ -246,14 +248,14 @@ def probability_intervals(
     low, high = wilson_interval(k, n)
     use = np.asarray(stratified & (b >= MIN_REPLICATES) & (k > 0) & (k < n))
     if use.any():
-        from scipy import stats
+        from scipy.special import stdtrit  # the Student t quantile (scipy.stats.t.ppf's own)
 
         # sum_b n_b (p_b - p)**2 = sum_b k_b**2 / n_b - K p (>= 0 up to rounding)
         spread = np.maximum(np.asarray(mean_square, dtype=float) - k * p, 0.0)
         dof = np.maximum(b - 1, 1)
         rep_variance = spread / dof
         rep_se = np.sqrt(rep_variance / n)
-        half = stats.t.ppf(0.975, dof) * rep_se
+        half = stdtrit(dof, 0.975) * rep_se
         variance = np.where(use, rep_variance, variance)
         se = np.where(use, rep_se, se)
         low = np.where(use, np.clip(p - half, 0, 1), low)
@@ -487,6 +489,8 @@ class Results:
     def survival(self) -> pd.DataFrame:
         """P(cash stays at or above the floor through month t), t = 0..H-1, with 95% band
         (Wilson, or from the batches for lhs / sobol as :meth:`probability_runs_out_before`)."""
+        import pandas as pd
+
         h, n = self.horizon_months, self.paths
         ruined = np.cumsum(self.ruin_counts[:h])
         alive = n - ruined
@@ -510,6 +514,8 @@ class Results:
 
     def ruin_distribution(self) -> pd.DataFrame:
         """Distribution of the month cash runs out: probability and cumulative, per month."""
+        import pandas as pd
+
         h, n = self.horizon_months, self.paths
         p = self.ruin_counts[:h] / n
         return pd.DataFrame(
@@ -551,6 +557,8 @@ class Results:
 
     def years(self) -> pd.DataFrame:
         """Per calendar year: revenue, costs, net loss and year-end cash; mean and p1..p99."""
+        import pandas as pd
+
         rows = []
         for y in self.layout.years:
             for what in ("revenue", "costs", "net_loss", "cash_end"):
@@ -563,6 +571,8 @@ class Results:
 
     def risk(self) -> pd.DataFrame:
         """Net-loss value at risk and conditional value at risk (mean of the worst tail)."""
+        import pandas as pd
+
         levels = (0.90, 0.95, 0.99)
         var = self.hist.quantile(np.array(levels))  # (k, levels), every quantity at once
         cvar = np.column_stack([self.hist.tail_mean(level) for level in levels])
@@ -581,6 +591,8 @@ class Results:
 
     def _fan_table(self, block: int) -> pd.DataFrame:
         """Percentiles per month of fan block ``block`` (0: cash; 1 + j: credit line j)."""
+        import pandas as pd
+
         h = self.horizon_months
         cols = slice(block * h, (block + 1) * h)
         qs = self.fan.quantile(np.array([5, 25, 50, 75, 95]) / 100)[cols]
@@ -594,6 +606,8 @@ class Results:
         """Each credit line's drawn balance per month: ``credit``, month, date, mean and
         percentiles p5..p95, from the fan-chart subsample (as :meth:`cash_fan`); empty without
         credit lines."""
+        import pandas as pd
+
         parts = []
         for j, credit in enumerate(self.scenario.credit):
             df = self._fan_table(1 + j)
@@ -610,6 +624,8 @@ class Results:
         horizon, their ``share`` with its 95% Wilson interval (``share_lo``, ``share_hi``), and
         the first month it happened on those paths: ``month_p10``, ``month_p50``, ``month_p90``
         (labels "YYYY-MM"; "" when it never happened)."""
+        import pandas as pd
+
         h = self.horizon_months
         rows = []
         for lever, counts in zip(self.levers, self.lever_counts, strict=True):
@@ -643,6 +659,8 @@ class Results:
         percentile (``p_low`` / ``p_high``, on ``paths_low`` / ``paths_high`` paths, with 95%
         Wilson intervals ``p_low_lo``..``p_low_hi`` / ``p_high_lo``..``p_high_hi``); sorted by
         the swing between the two."""
+        import pandas as pd
+
         months = self._key_months(before)
         c = self.driver_counts
         totals = c.sum(axis=2)
@@ -673,6 +691,8 @@ class Results:
         out before ``before`` (default: the last question, else the horizon) if it closes and if
         it does not, each with its standard error and 95% Wilson interval (``ci_if_closes_lo``
         .. ``ci_if_closes_hi``, ``ci_if_not_lo`` .. ``ci_if_not_hi``; NaN without such paths)."""
+        import pandas as pd
+
         months = self._key_months(before)
         rows = []
         for name, c in zip(self.funding_names, self.funding_counts, strict=True):
@@ -706,6 +726,8 @@ class Results:
         the interval :meth:`probability_runs_out_before` would give after that many batches)
         and the range expected around the final estimate at that many paths
         (``expected_low``, ``expected_high``; see :meth:`expected_range`)."""
+        import pandas as pd
+
         months = self.probability_runs_out_before(before).months
         k_b = _ruined_before(self.batch_ruin_counts)[:, months]
         sizes = np.asarray(self.batch_sizes, dtype=np.int64)
@@ -735,6 +757,8 @@ class Results:
         sample correction) and the funnel closes on p at N paths. v is the per-path variance of
         the answer's standard error (SE**2 = v / N): p (1 - p) for the binomial interval, the
         batches' replicate variance for lhs / sobol."""
+        import pandas as pd
+
         if isinstance(before, str):
             before = _parse_date(before)
         found = self.moments.interval(self.month_index_before(before), self.stratified)

@@ -471,13 +471,27 @@ def _not_a_zip(d):
 DAMAGE["results.npz not a zip (checksum updated)"] = (_not_a_zip, "results.npz cannot be read")
 
 
+#: Damage to the histograms only (checksums made to match): ``ask`` does not read them (its
+#: answer comes from the verified ruin counts), the report does.
+HISTOGRAMS_ONLY = {
+    "NaN grid edge",
+    "array missing",
+    "bins changed",
+    "counts stored as floats",
+    "negative counts",
+}
+
+
 @pytest.mark.parametrize("case", sorted(DAMAGE))
 def test_a_damaged_run_directory_is_one_line_exit_2(capsys, tmp_path, finished, case):
     damage, message = DAMAGE[case]
     d = tmp_path / "run"
     shutil.copytree(finished, d)
     damage(d)
-    for command in (["ask", str(d), "--before", "2025-06-01"], ["report", str(d)]):
+    ask = ["ask", str(d), "--before", "2025-06-01"]
+    if case in HISTOGRAMS_ONLY:
+        assert cli(capsys, *ask)[0] == 0
+    for command in ([] if case in HISTOGRAMS_ONLY else [ask]) + [["report", str(d)]]:
         code, out, err = cli(capsys, *command)
         line = one_line(err)
         assert code == 2 and out == "", (case, command, err)
