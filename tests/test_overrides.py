@@ -269,13 +269,13 @@ def test_good_scenarios_take_sets_and_warn_once() -> None:
 
 
 # ----- the report ---------------------------------------------------------------------------
-def test_report_shows_the_sets_of_the_manifest() -> None:
-    def stress(manifest: dict) -> str:
-        return ReportData.stress.fget(types.SimpleNamespace(manifest=manifest))  # type: ignore[attr-defined]
+def test_report_shows_the_sets_of_the_run() -> None:
+    def stress(sets: tuple) -> str:
+        return ReportData.stress.fget(types.SimpleNamespace(sets=sets))  # type: ignore[attr-defined]
 
-    assert stress({}) == "" and stress({"run": {"sets": []}}) == ""
-    sets = [["lines.staff.growth", 0.05], ["events.raise.probability", 0]]
-    assert stress({"run": {"sets": sets}}) == "lines.staff.growth=0.05; events.raise.probability=0"
+    assert stress(()) == ""
+    sets = (("lines.staff.growth", 0.05), ("events.raise.probability", 0))
+    assert stress(sets) == "lines.staff.growth=0.05; events.raise.probability=0"
 
 
 def test_fixing_a_correlated_input_drops_its_correlations_with_a_warning():
