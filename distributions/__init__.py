@@ -1,8 +1,10 @@
-"""One uncertain number: distribution specs -> frozen scipy.stats objects, and how to sample them.
+"""One uncertain number: distribution specs, their fast exact quantiles, and how to sample them.
 
 ``parse_spec(value, path)`` turns a scenario value (a number, an ``"A to B"`` range, a month or
 a distribution table; see docs/scenario-format.md) into a validated, frozen :class:`Spec`;
-``FAMILIES`` is the registry of distribution families it knows.
+``FAMILIES`` is the registry of distribution families it knows. Parsing imports no scipy
+(closed forms); sampling imports ``scipy.special``; ``scipy.stats`` only when a Spec's frozen
+scipy object (``Spec.dist``) is used (tests/test_imports_distributions.py).
 """
 
 from .errors import (

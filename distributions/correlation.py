@@ -18,11 +18,10 @@ from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import special
 
 from distributions.errors import Problem, RunwayWarning, ScenarioError
 
-from ._lazy import linalg
+from ._lazy import linalg, special
 from ._require import fail
 
 __all__ = [

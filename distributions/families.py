@@ -1,12 +1,13 @@
-"""The registry of distribution families: their parameterisations, checks and scipy objects.
+"""The registry of distribution families: their parameterisations, checks and fast exact forms.
 
 Each :class:`Family` lists its accepted parameter sets (:class:`Form`), each with a resolver that
-checks the user's numbers and returns the family's *natural* parameters; ``make`` turns natural
-parameters into a frozen scipy.stats distribution, and an optional ``kernel`` is a faster exact
-equivalent of that distribution's ``ppf`` for large arrays (one built on numpy and
-``scipy.special`` only, so sampling never imports ``scipy.stats``). :func:`make_dist` makes a
-family's distribution, truncated if asked. The resolvers of the discrete families (bernoulli,
-discrete, empirical) are in :mod:`distributions.finite`.
+checks the user's numbers and returns the family's *natural* parameters. ``make`` turns natural
+parameters into a frozen scipy.stats distribution, built only when asked for (``Spec.dist``):
+parsing and sampling go through the family's fast exact forms instead, ``kernel`` (the ppf for
+large arrays), ``isf``, ``cdf`` and ``mean`` (:mod:`distributions.kernels`), or a ``table``
+built once (:mod:`distributions.finite`), so neither imports ``scipy.stats``.
+:func:`make_dist` makes a family's distribution, truncated if asked. The resolvers of the
+discrete families (bernoulli, discrete, empirical) are in :mod:`distributions.finite`.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import special
 
 from . import finite
+from . import kernels as k
 from . import percentiles as pct
 from ._lazy import stats
 from ._require import fail, fmt, number, positive
@@ -41,6 +42,7 @@ class Context:
 
 Resolver = Callable[[dict[str, Any], list[pct.Point], Context], dict[str, Any]]
 Kernel = Callable[[Mapping[str, Any], np.ndarray], np.ndarray]
+PointCdf = Callable[[Mapping[str, Any], float], tuple[float, float]]
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,13 @@ class Family:
     make: Callable[[Mapping[str, Any]], Any]  # natural params -> frozen scipy dist (or None)
     continuous: bool = True
     kernel: Kernel | None = None  # exact, fast equivalent of make(params).ppf
+    isf: Kernel | None = None  # likewise of .isf (continuous: truncation in the upper tail)
+    cdf: PointCdf | None = None  # (cdf, sf) at one point (continuous: truncation bounds)
+    mean: Callable[[Mapping[str, Any]], float] | None = None  # make(params).mean(), closed form
+    table: Callable[[Mapping[str, Any]], finite.Table] | None = None  # discrete: built once
+    # True when parse_spec's probe (p1, p50, p99 defined) is known to pass for these parameters
+    # without evaluating a kernel that would import scipy.special (see _probe_passes below)
+    probe_passes: Callable[[Mapping[str, Any]], bool] | None = None
     raw_keys: frozenset[str] = frozenset()  # keys whose values are not plain numbers
     describe: Callable[[Mapping[str, Any]], str] | None = None
 
@@ -162,17 +171,8 @@ def _pert(v: dict[str, Any], _: list[pct.Point], ctx: Context) -> dict[str, Any]
     return {"min": v["min"], "mode": v["mode"], "max": v["max"], "lambda": v["lambda"]}
 
 
-def _pert_beta(p: Mapping[str, Any]) -> tuple[float, float, float, float]:
-    """PERT as a scaled beta ``(a, b, low, width)``: a = 1 + lambda (mode - min) / (max - min),
-    b likewise from max."""
-    width = p["max"] - p["min"]
-    a = 1.0 + p["lambda"] * (p["mode"] - p["min"]) / width
-    b = 1.0 + p["lambda"] * (p["max"] - p["mode"]) / width
-    return a, b, p["min"], width
-
-
 def _make_pert(p: Mapping[str, Any]) -> Any:
-    a, b, low, width = _pert_beta(p)
+    a, b, low, width = k.pert_beta(p)
     return stats.beta(a, b, loc=low, scale=width)
 
 
@@ -226,72 +226,36 @@ def _from_points(solve: Callable[..., dict[str, float]], *, log: bool) -> Resolv
     return lambda v, points, ctx: solve(*_checked(points, ctx, log=log))
 
 
-# -- fast exact ppf kernels (tested against scipy's own ppf) --------------------------------------
+# -- parse-time probes that are known to pass ----------------------------------------------------
+
+#: The beta kernel (boost's inverse incomplete beta) is finite and in [0, 1] at p1, p50 and p99
+#: for every a and b in this range (swept in tests/test_dist_fast.py); far outside it, NaN.
+BETA_PROBE_RANGE = (1e-3, 1e6)
 
 
-def _normal_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
-    x: np.ndarray = p["mean"] + p["sd"] * special.ndtri(u)
-    return x
+def _normal_probe(p: Mapping[str, Any]) -> bool:
+    # mean and sd are finite: mean + sd * z is never NaN (at worst +-inf far in a tail), p50 = mean
+    return True
 
 
-def _lognormal_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
-    x: np.ndarray = p["median"] * np.exp(p["sigma"] * special.ndtri(u))
-    return x
+def _lognormal_probe(p: Mapping[str, Any]) -> bool:
+    # median * exp(sigma * z) is never NaN for a median > 0 (0 or inf at worst), p50 = median
+    return bool(p["median"] > 0.0)
 
 
-def _uniform_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
-    x: np.ndarray = p["low"] + (p["high"] - p["low"]) * u
-    return x
+def _beta_shapes_probe(a: float, b: float) -> bool:
+    low, high = BETA_PROBE_RANGE
+    return low <= a <= high and low <= b <= high
 
 
-def _weibull_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
-    x: np.ndarray = p["scale"] * np.power(-np.log1p(-u), 1.0 / p["shape"])
-    return x
+def _beta_probe(p: Mapping[str, Any]) -> bool:
+    # x in [0, 1] scaled by a finite width from a finite low (both checked by the resolver)
+    return _beta_shapes_probe(p["a"], p["b"])
 
 
-def _triangular_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
-    # scipy.stats.triang's own formula: loc + scale * (sqrt(c q) below c, else 1 - sqrt(...)).
-    scale = p["max"] - p["min"]
-    c = (p["mode"] - p["min"]) / scale
-    x = np.where(u < c, np.sqrt(c * u), 1.0 - np.sqrt((1.0 - c) * (1.0 - u)))
-    y: np.ndarray = x * scale + p["min"]
-    return y
-
-
-def _exponential_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
-    x: np.ndarray = p["mean"] * -np.log1p(-u)
-    return x
-
-
-# scipy.stats' ppf is ``_ppf(q, *shapes) * scale + loc``; the kernels below use the same special
-# functions in the same order. scipy.stats.beta's ``_ppf`` is scipy.special's private
-# ``_beta_ppf``: boost's inverse of the incomplete beta function, like ``betaincinv``, but with an
-# error policy that keeps the last iterate where ``betaincinv`` gives NaN (far tails, u ~ 1e-300).
-_BETA_PPF = getattr(special._ufuncs, "_beta_ppf", None)
-
-
-def _scaled_beta(a: float, b: float, low: float, width: float, u: np.ndarray) -> np.ndarray:
-    x = special.betaincinv(a, b, u) if _BETA_PPF is None else _BETA_PPF(u, a, b)
-    y: np.ndarray = x * width + low
-    return y
-
-
-def _pert_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
-    return _scaled_beta(*_pert_beta(p), u)
-
-
-def _beta_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
-    return _scaled_beta(p["a"], p["b"], p["low"], p["high"] - p["low"], u)
-
-
-def _gamma_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
-    x: np.ndarray = special.gammaincinv(p["shape"], u) * p["scale"]
-    return x
-
-
-def _student_t_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
-    x: np.ndarray = special.stdtrit(p["df"], u) * p["scale"] + p["loc"]
-    return x
+def _pert_probe(p: Mapping[str, Any]) -> bool:
+    a, b, _, _ = k.pert_beta(p)
+    return _beta_shapes_probe(a, b)
 
 
 _TWO_PCT = "two percentiles such as p10 and p90"
@@ -315,7 +279,11 @@ FAMILIES: dict[str, Family] = {
                 Form((), _from_points(pct.normal_from, log=False), percentiles=2),
             ),
             make=lambda p: stats.norm(loc=p["mean"], scale=p["sd"]),
-            kernel=_normal_kernel,
+            kernel=k.normal_ppf,
+            isf=k.normal_isf,
+            cdf=k.normal_cdf,
+            mean=k.normal_mean,
+            probe_passes=_normal_probe,
         ),
         Family(
             "lognormal",
@@ -326,14 +294,21 @@ FAMILIES: dict[str, Family] = {
                 Form((), _from_points(pct.lognormal_from, log=True), percentiles=2),
             ),
             make=lambda p: stats.lognorm(p["sigma"], scale=p["median"]),
-            kernel=_lognormal_kernel,
+            kernel=k.lognormal_ppf,
+            isf=k.lognormal_isf,
+            cdf=k.lognormal_cdf,
+            mean=k.lognormal_mean,
+            probe_passes=_lognormal_probe,
         ),
         Family(
             "uniform",
             f"low and high, or {_TWO_PCT}",
             (Form(("low", "high"), _uniform), Form((), _uniform_pct, percentiles=2)),
             make=lambda p: stats.uniform(loc=p["low"], scale=p["high"] - p["low"]),
-            kernel=_uniform_kernel,
+            kernel=k.uniform_ppf,
+            isf=k.uniform_isf,
+            cdf=k.uniform_cdf,
+            mean=k.uniform_mean,
         ),
         Family(
             "triangular",
@@ -344,21 +319,32 @@ FAMILIES: dict[str, Family] = {
                 loc=p["min"],
                 scale=p["max"] - p["min"],
             ),
-            kernel=_triangular_kernel,
+            kernel=k.triangular_ppf,
+            isf=k.triangular_isf,
+            cdf=k.triangular_cdf,
+            mean=k.triangular_mean,
         ),
         Family(
             "pert",
             "min, mode and max, with optional lambda",
             (Form(("min", "mode", "max"), _pert, optional={"lambda": 4.0}),),
             make=_make_pert,
-            kernel=_pert_kernel,
+            kernel=k.pert_ppf,
+            isf=k.pert_isf,
+            cdf=k.pert_cdf,
+            mean=k.pert_mean,
+            probe_passes=_pert_probe,
         ),
         Family(
             "beta",
             "a and b, with optional low and high",
             (Form(("a", "b"), _beta, optional={"low": 0.0, "high": 1.0}),),
             make=lambda p: stats.beta(p["a"], p["b"], loc=p["low"], scale=p["high"] - p["low"]),
-            kernel=_beta_kernel,
+            kernel=k.beta_ppf,
+            isf=k.beta_isf,
+            cdf=k.beta_cdf,
+            mean=k.beta_mean,
+            probe_passes=_beta_probe,
         ),
         Family(
             "gamma",
@@ -369,7 +355,10 @@ FAMILIES: dict[str, Family] = {
                 Form((), _gamma_pct, percentiles=2),
             ),
             make=lambda p: stats.gamma(p["shape"], scale=p["scale"]),
-            kernel=_gamma_kernel,
+            kernel=k.gamma_ppf,
+            isf=k.gamma_isf,
+            cdf=k.gamma_cdf,
+            mean=k.gamma_mean,
         ),
         Family(
             "weibull",
@@ -379,7 +368,10 @@ FAMILIES: dict[str, Family] = {
                 Form((), _from_points(pct.weibull_from, log=True), percentiles=2),
             ),
             make=lambda p: stats.weibull_min(p["shape"], scale=p["scale"]),
-            kernel=_weibull_kernel,
+            kernel=k.weibull_ppf,
+            isf=k.weibull_isf,
+            cdf=k.weibull_cdf,
+            mean=k.weibull_mean,
         ),
         Family(
             "student_t",
@@ -389,7 +381,10 @@ FAMILIES: dict[str, Family] = {
                 Form(("df",), _student_t_pct, percentiles=2),
             ),
             make=lambda p: stats.t(p["df"], loc=p["loc"], scale=p["scale"]),
-            kernel=_student_t_kernel,
+            kernel=k.student_t_ppf,
+            isf=k.student_t_isf,
+            cdf=k.student_t_cdf,
+            mean=k.student_t_mean,
         ),
         Family(
             "exponential",
@@ -400,7 +395,10 @@ FAMILIES: dict[str, Family] = {
                 Form((), _exponential_pct, percentiles=1),
             ),
             make=lambda p: stats.expon(scale=p["mean"]),
-            kernel=_exponential_kernel,
+            kernel=k.exponential_ppf,
+            isf=k.exponential_isf,
+            cdf=k.exponential_cdf,
+            mean=k.exponential_mean,
         ),
         Family(
             "bernoulli",
@@ -409,6 +407,7 @@ FAMILIES: dict[str, Family] = {
             make=lambda p: stats.bernoulli(p["p"]),
             continuous=False,
             kernel=finite.bernoulli_kernel,
+            mean=finite.bernoulli_mean,
         ),
         Family(
             "discrete",
@@ -417,6 +416,7 @@ FAMILIES: dict[str, Family] = {
             make=finite.make_table,
             continuous=False,
             kernel=finite.table_kernel,
+            table=finite.Table.of,
             raw_keys=frozenset({"values", "probs"}),
         ),
         Family(
@@ -426,6 +426,7 @@ FAMILIES: dict[str, Family] = {
             make=finite.make_table,
             continuous=False,
             kernel=finite.table_kernel,
+            table=finite.Table.of,
             raw_keys=frozenset({"data", "csv", "column"}),
             describe=finite.describe_empirical,
         ),
@@ -433,9 +434,33 @@ FAMILIES: dict[str, Family] = {
 }
 
 
+class _Frozen:
+    """The frozen scipy.stats distribution of a family, made on first attribute access (so that
+    ``Spec.dist`` costs nothing, and scipy.stats is imported only by whoever uses it)."""
+
+    def __init__(self, family: str, params: Mapping[str, Any]) -> None:
+        self._args = (family, params)
+        self._dist: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if self._dist is None:
+            family, params = self._args
+            self._dist = FAMILIES[family].make(params)
+        return getattr(self._dist, name)
+
+    def __repr__(self) -> str:
+        family, params = self._args
+        return f"<scipy.stats distribution of {family}{dict(params)!r}, made on first use>"
+
+
 def make_dist(family: str, params: Mapping[str, Any], truncate: tuple[float, float] | None) -> Any:
-    """The frozen scipy distribution of ``FAMILIES[family]`` with natural ``params`` (``None``
-    for a constant), as a :class:`~distributions.truncation.TruncatedDist` when ``truncate`` is
-    ``(low, high)``."""
-    dist = FAMILIES[family].make(params)
-    return dist if truncate is None else TruncatedDist(dist, *truncate)
+    """The distribution of ``FAMILIES[family]`` with natural ``params``: ``None`` for a constant;
+    a fast :class:`~distributions.truncation.TruncatedDist` when ``truncate`` is
+    ``(low, high)``; else the frozen scipy.stats distribution, made on first use."""
+    if family == "constant":
+        return None
+    if truncate is not None:
+        return TruncatedDist(FAMILIES[family], params, *truncate)
+    return _Frozen(family, params)

@@ -1,8 +1,13 @@
 """Discrete families: bernoulli, discrete (numbers or months) and empirical (resampled data).
 
-``discrete`` and ``empirical`` become a scipy ``rv_discrete(values=(xk, pk))``; their ppf is
-evaluated by :func:`table_kernel` with ``np.searchsorted`` on scipy's own cumulative
-probabilities (exact, and O(log k) per value where scipy's is O(k)).
+``discrete`` and ``empirical`` are a :class:`Table`: sorted distinct values and their cumulative
+probabilities, built once per Spec (an empirical input of 200k observations costs a few
+milliseconds to sort and count, so never per batch) and pickled with it as two arrays. Its ppf
+is ``rv_discrete(values=(xk, pk))``'s rule, the first value whose cumulative probability is >= u,
+found with ``np.searchsorted`` (exact, and O(log k) per value where scipy's is O(k)); for an
+empirical input that is the inverse of the observations' empirical cdf (numpy's
+``quantile(..., method="inverted_cdf")``). The scipy ``rv_discrete`` itself is made only when
+asked for (``Spec.dist``).
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ if TYPE_CHECKING:
     from .percentiles import Point
 
 __all__ = [
+    "Table",
     "bernoulli",
     "bernoulli_kernel",
+    "bernoulli_mean",
     "describe_empirical",
     "discrete",
     "empirical_csv",
@@ -41,6 +48,8 @@ __all__ = [
 PROBS_TOLERANCE = 1e-9  # |sum(probs) - 1| allowed before renormalising
 MAX_CSV_BYTES = 100 * 2**20  # an empirical csv file may hold at most 100 MB
 MAX_OBSERVATIONS = 1_000_000  # and an empirical distribution at most a million observations
+GUIDED_TABLE = 4096  # tables (and arrays of probabilities) from this size on: guided search
+GUIDED_STEPS = 4  # steps of the guided search before a binary search for what is left
 
 
 def month_index(value: Any, ctx: Context) -> int:
@@ -69,6 +78,10 @@ def bernoulli(v: dict[str, Any], _: list[Point], ctx: Context) -> dict[str, Any]
 def bernoulli_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
     """1 where ``u > 1 - p`` (the smallest k with F(k) >= u), else 0."""
     return np.where(u > 1.0 - p["p"], 1.0, 0.0)
+
+
+def bernoulli_mean(p: Mapping[str, Any]) -> float:
+    return float(p["p"])
 
 
 def _list(value: Any, what: str, ctx: Context) -> list[Any]:
@@ -104,7 +117,7 @@ def discrete(v: dict[str, Any], _: list[Point], ctx: Context) -> dict[str, Any]:
     return {"values": tuple(map(float, xk)), "probs": tuple(map(float, pk / pk.sum()))}
 
 
-def _table(p: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+def _values_probs(p: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct values and their probabilities: ``discrete``'s own (stored sorted and
     distinct by :func:`discrete`), or equal weight on every ``empirical`` observation (repeats
     add up)."""
@@ -114,17 +127,86 @@ def _table(p: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(p["values"], dtype=np.float64), np.asarray(p["probs"], dtype=np.float64)
 
 
+class Table:
+    """A discrete distribution as sorted distinct ``values`` and their ``cumulative``
+    probabilities (float64 arrays, pickled as such), and its ``mean``.
+
+    :meth:`ppf` is ``rv_discrete``'s rule, the first value whose cumulative probability is
+    >= u: a binary search, or for a long table (an empirical input) a guided search that gives
+    the same index several times faster (see :meth:`_guided`).
+    """
+
+    __slots__ = ("_guide", "_steps", "mean", "values")
+
+    def __init__(self, values: np.ndarray, probs: np.ndarray) -> None:
+        self.values = values
+        self.mean = float(np.sum(values * probs))
+        # The cumulative probabilities, and +inf after them: the guided search stops there.
+        self._steps = np.append(np.cumsum(probs), np.inf)
+        self._guide: np.ndarray | None = None
+        if len(values) >= GUIDED_TABLE:
+            # guide[b] = how many cumulative probabilities are < b / size (size a power of 2)
+            size = 1 << (len(values) - 1).bit_length()
+            edges = np.arange(size + 1) / size
+            self._guide = np.searchsorted(self.cumulative, edges, side="left").astype(np.int32)
+
+    @classmethod
+    def of(cls, p: Mapping[str, Any]) -> Table:
+        """The table of ``discrete`` or ``empirical`` parameters."""
+        return cls(*_values_probs(p))
+
+    @property
+    def cumulative(self) -> np.ndarray:
+        return self._steps[:-1]
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """The first value whose cumulative probability is >= ``u`` (``rv_discrete``'s rule),
+        the last value where rounding leaves every cumulative probability below ``u``."""
+        u = np.asarray(u, dtype=np.float64)
+        if self._guide is not None and u.size >= GUIDED_TABLE and 0.0 <= u.min() <= u.max() <= 1:
+            index = self._guided(u, self._guide)
+        else:
+            index = np.searchsorted(self.cumulative, u, side="left")
+        x: np.ndarray = self.values[np.minimum(index, len(self.values) - 1)]
+        return x
+
+    def _guided(self, u: np.ndarray, guide: np.ndarray) -> np.ndarray:
+        """``np.searchsorted(self.cumulative, u, side="left")`` for ``u`` in [0, 1], exactly.
+
+        With ``size`` a power of 2, ``b = floor(u * size)`` is exact and ``b / size <= u``, so
+        ``guide[b]`` (the count of cumulative probabilities below ``b / size``) never passes the
+        answer; each step moves forward the indices still behind ``u``. A bucket holds about one
+        cumulative probability, so one or two steps do; indices still behind after a few steps
+        (a table with many tiny probabilities) get a binary search. One random memory access
+        per value and step instead of one per halving of a table too large for the cache.
+        """
+        size = len(guide) - 1
+        index = guide[(u * size).astype(np.intp)]
+        for _ in range(GUIDED_STEPS):
+            behind = self._steps[index] < u
+            if not behind.any():
+                return index
+            index += behind
+        behind = self._steps[index] < u
+        index[behind] = np.searchsorted(self.cumulative, u[behind], side="left")
+        return index
+
+    def __getstate__(self) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
+        return self.values, self._steps, self.mean, self._guide
+
+    def __setstate__(self, state: tuple[np.ndarray, np.ndarray, float, np.ndarray | None]) -> None:
+        self.values, self._steps, self.mean, self._guide = state
+
+
 def make_table(p: Mapping[str, Any]) -> Any:
     """A discrete or empirical table as a frozen ``scipy.stats.rv_discrete``."""
-    return stats.rv_discrete(values=_table(p)).freeze()
+    return stats.rv_discrete(values=_values_probs(p)).freeze()
 
 
 def table_kernel(p: Mapping[str, Any], u: np.ndarray) -> np.ndarray:
-    """ppf of a discrete table (``rv_discrete``'s rule): the first value whose cumulative
-    probability is >= u. Built from the parameters alone, so no scipy.stats is needed."""
-    xk, pk = _table(p)
-    index = np.minimum(np.searchsorted(np.cumsum(pk), u, side="left"), len(xk) - 1)
-    return xk[index]
+    """ppf of a discrete table, built from the parameters alone (no scipy.stats); a Spec keeps
+    its :class:`Table` instead of rebuilding it on every call."""
+    return Table.of(p).ppf(u)
 
 
 def _observations(values: list[float], ctx: Context) -> dict[str, Any]:

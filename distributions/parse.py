@@ -203,7 +203,8 @@ def _build(
     vary: Any = "path",
     truncate: tuple[float, float] | None = None,
 ) -> Spec:
-    """Match a form, resolve the natural parameters, make the scipy distribution."""
+    """Match a form, resolve the natural parameters, make the distribution (its scipy object
+    lazily; a truncation's bounds now, to check the probability left)."""
     named = set(values)
     form = next((f for f in family.forms if f.matches(named, len(points))), None)
     if form is None:
@@ -220,7 +221,8 @@ def _build(
     except (ArithmeticError, ValueError) as error:
         fail(ctx.path, f"cannot make a distribution from {given} ({error})")
     if truncate is not None and not dist.mass > MIN_TRUNCATED_MASS:
-        base = Spec(family=family.name, params=params, given=given, dist=dist.base).describe()
+        untruncated = make_dist(family.name, params, None)
+        base = Spec(family=family.name, params=params, given=given, dist=untruncated).describe()
         bounds = f"[{fmt(truncate[0])}, {fmt(truncate[1])}]"
         fail(ctx.path, f"truncate {bounds} leaves no probability under {base} ({dist.mass:.3g})")
     return Spec(
@@ -236,7 +238,14 @@ def _build(
 
 
 def _probe(spec: Spec, path: str) -> None:
-    """Refuse a distribution whose median or central quantiles are undefined (NaN / infinite)."""
+    """Refuse a distribution whose median or central quantiles are undefined (NaN / infinite).
+
+    Skipped where the family knows the answer from its parameters (``Family.probe_passes``):
+    the kernels of normal, lognormal, beta and pert need scipy.special, which parsing a
+    scenario does not otherwise import."""
+    passes = FAMILIES[spec.family].probe_passes
+    if spec.truncate is None and passes is not None and passes(spec.params):
+        return
     try:
         with np.errstate(all="ignore"):
             x = spec.ppf(np.array([0.01, 0.5, 0.99]))

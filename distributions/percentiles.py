@@ -1,8 +1,10 @@
 """Distributions fixed by percentiles: ``p5``-style keys, and solving for the natural parameters.
 
-Closed forms for normal, lognormal, uniform, student_t (df given), exponential and weibull; a
-root search on the log of the shape (:func:`scipy.optimize.brentq`) for gamma. Each solution
-reproduces the stated percentiles to about 1e-13 relative; gamma's is checked to 1e-9.
+Closed forms for normal, lognormal, uniform, exponential and weibull, through ``math`` alone
+(the normal quantile by :func:`normal_quantile`), so that parsing a scenario imports no scipy;
+student_t (df given) through ``scipy.special.stdtrit``, and for gamma a root search on the log
+of the shape (:func:`scipy.optimize.brentq`), both imported when such a fit is made. Each
+solution reproduces the stated percentiles to about 1e-13 relative; gamma's is checked to 1e-9.
 """
 
 from __future__ import annotations
@@ -13,9 +15,8 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
-from ._lazy import optimize, stats
+from ._lazy import optimize, special
 from ._require import fail, fmt
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "level_of",
     "lognormal_from",
     "normal_from",
+    "normal_quantile",
     "ordered",
     "require_positive",
     "student_t_from",
@@ -35,6 +37,8 @@ __all__ = [
 _KEY = re.compile(r"p(\d+(?:\.\d+)?)")
 _MAX_LOG_SHAPE = math.log(1e15)
 _MIN_LOG_SHAPE = math.log(1e-4)
+_SQRT_HALF = math.sqrt(0.5)
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
 @dataclass(frozen=True)
@@ -74,16 +78,35 @@ def require_positive(points: list[Point], family: str, path: str) -> None:
         fail(path, f"{family} percentiles must be > 0 (got {', '.join(bad)})")
 
 
+def normal_quantile(level: float) -> float:
+    """The standard normal quantile at ``level`` in (0, 1), without scipy.
+
+    :class:`statistics.NormalDist`'s (Wichura's AS 241) polished by one Newton step on
+    ``math.erfc``, in the lower tail (the upper one by symmetry: ``1 - level`` is exact there):
+    within a few units in the last place of ``scipy.special.ndtri`` (tests/test_dist_fast.py),
+    so parameters fitted to percentiles agree with scipy's to rounding.
+    """
+    if level > 0.5:
+        return -normal_quantile(1.0 - level)
+    from statistics import NormalDist  # about 10 ms: only when a percentile is fitted
+
+    x = NormalDist().inv_cdf(level)
+    density = math.exp(-0.5 * x * x) / _SQRT_2PI  # 0 only beyond level ~ 1e-300
+    if density > 0.0:
+        x -= (0.5 * math.erfc(-x * _SQRT_HALF) - level) / density
+    return x
+
+
 def normal_from(a: Point, b: Point) -> dict[str, float]:
     """Normal ``mean``, ``sd`` with the stated two percentiles."""
-    za, zb = special.ndtri(a.level), special.ndtri(b.level)
+    za, zb = normal_quantile(a.level), normal_quantile(b.level)
     sd = (b.value - a.value) / (zb - za)
     return {"mean": a.value - sd * za, "sd": sd}
 
 
 def lognormal_from(a: Point, b: Point) -> dict[str, float]:
     """Lognormal ``median``, ``sigma`` (sd of the log) with the stated two percentiles (> 0)."""
-    za, zb = special.ndtri(a.level), special.ndtri(b.level)
+    za, zb = normal_quantile(a.level), normal_quantile(b.level)
     la, lb = math.log(a.value), math.log(b.value)
     sigma = (lb - la) / (zb - za)
     return {"median": math.exp(la - sigma * za), "sigma": sigma}
@@ -97,8 +120,9 @@ def uniform_from(a: Point, b: Point) -> dict[str, float]:
 
 
 def student_t_from(df: float, a: Point, b: Point) -> dict[str, float]:
-    """Student t ``loc``, ``scale`` for a given ``df`` with the stated two percentiles."""
-    ta, tb = stats.t.ppf(a.level, df), stats.t.ppf(b.level, df)
+    """Student t ``loc``, ``scale`` for a given ``df`` with the stated two percentiles (the t
+    quantiles are scipy.stats.t's own: its ppf is ``stdtrit``)."""
+    ta, tb = special.stdtrit(df, a.level), special.stdtrit(df, b.level)
     scale = (b.value - a.value) / (tb - ta)
     return {"df": df, "loc": float(a.value - scale * ta), "scale": float(scale)}
 

@@ -2,27 +2,56 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property, partial
 from typing import Any, Literal
 
 import numpy as np
 
 from ._require import fmt
 from .families import FAMILIES, make_dist
+from .finite import Table
 
 __all__ = ["Params", "Spec"]
+
+_PACK_LENGTH = 64  # tuples of floats at least this long are pickled as float64 arrays
 
 
 class Params(Mapping[str, Any]):
     """A read-only mapping of resolved parameters; hashable and picklable (unlike
     ``types.MappingProxyType``). Values are floats, or tuples of floats for ``discrete``
-    (``values``, ``probs``) and ``empirical`` (``data``, sorted)."""
+    (``values``, ``probs``) and ``empirical`` (``data``, sorted).
 
-    __slots__ = ("_items",)
+    Long tuples of floats (an empirical input's observations) are pickled as float64 arrays,
+    several times cheaper to write and read, and turned back into tuples only when first read:
+    a worker process that only samples the input never does.
+    """
+
+    __slots__ = ("_items", "_packed")
 
     def __init__(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> None:
         self._items = dict(items)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for an unset slot: ``_items`` of an unpickled Params not read yet.
+        if name != "_items":
+            raise AttributeError(name)
+        packed: dict[str, Any] = object.__getattribute__(self, "_packed")
+        items = {
+            key: tuple(value.tolist()) if isinstance(value, np.ndarray) else value
+            for key, value in packed.items()
+        }
+        self._items = items
+        return items
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        try:
+            packed = object.__getattribute__(self, "_packed")
+        except AttributeError:
+            packed = {key: _pack(value) for key, value in self._items.items()}
+            self._packed = packed  # immutable: pack once, however often it is pickled
+        return (_unpickle_params, (packed,))
 
     def __getitem__(self, key: str) -> Any:
         return self._items[key]
@@ -40,6 +69,23 @@ class Params(Mapping[str, Any]):
         return f"Params({self._items!r})"
 
 
+def _pack(value: Any) -> Any:
+    """A long tuple of floats as a float64 array; anything else unchanged."""
+    if (
+        isinstance(value, tuple)
+        and len(value) >= _PACK_LENGTH
+        and all(type(x) is float for x in value)
+    ):
+        return np.array(value, dtype=np.float64)
+    return value
+
+
+def _unpickle_params(packed: dict[str, Any]) -> Params:
+    params = Params.__new__(Params)
+    params._packed = packed
+    return params
+
+
 def _short(value: Any) -> str:
     """A parameter to 4 significant figures; long tuples by their length."""
     if isinstance(value, tuple):
@@ -51,14 +97,18 @@ def _short(value: Any) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class Spec:
-    """A validated distribution for one input (or a fixed number), resolved to scipy.
+    """A validated distribution for one input (or a fixed number).
 
     ``params`` are the family's natural parameters (``{"median": .., "sigma": ..}`` for a
     lognormal, ``{"value": ..}`` for a constant); ``given`` is how the user wrote it; ``dist`` is
-    the frozen scipy.stats distribution (``None`` for a constant; a
+    the frozen scipy.stats distribution, made on first use (``None`` for a constant; a
     :class:`~distributions.truncation.TruncatedDist` when ``truncate`` is set). ``vary`` is how
     the input varies over time; ``is_month`` marks month indices (event timing). Values are in
     the scenario's units. Equality ignores ``dist`` (it follows from the other fields).
+
+    Sampling (:meth:`ppf`) and :meth:`mean` never go through scipy.stats: they use the
+    family's fast exact forms, with what they need built once and kept on the Spec (a discrete
+    table, a truncation's bounds), and pickled with it.
     """
 
     family: str
@@ -74,11 +124,12 @@ class Spec:
         if not isinstance(self.params, Params):
             object.__setattr__(self, "params", Params(self.params))
 
-    def __reduce__(self) -> tuple:
-        # Pickled without its scipy object, which is rebuilt on first use: worker processes
-        # then sample through the fast kernels without importing scipy.stats.
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled without its scipy object (rebuilt on first use, so worker processes sample
+        # through the fast kernels without importing scipy.stats), with its discrete table.
         fields = (self.family, self.params, self.given, self.vary, self.source, self.is_month)
-        return (_restore, (*fields, self.truncate, self.dist is None))
+        table = self._table if FAMILIES[self.family].table is not None else None
+        return (_restore, (*fields, self.truncate, self.dist is None, table))
 
     @property
     def is_constant(self) -> bool:
@@ -90,21 +141,44 @@ class Spec:
         """True for bernoulli, discrete and empirical (a constant is not: see is_constant)."""
         return not self.is_constant and not FAMILIES[self.family].continuous
 
+    @cached_property
+    def _table(self) -> Table:
+        """The discrete table of a ``discrete`` or ``empirical`` input, built once."""
+        make = FAMILIES[self.family].table
+        assert make is not None, self.family
+        return make(self.params)
+
+    @cached_property
+    def _quantile(self) -> Callable[[np.ndarray], np.ndarray]:
+        """The quantile function of a non-constant input, with what it needs made once."""
+        family = FAMILIES[self.family]
+        if self.truncate is not None:
+            return self.dist.ppf  # type: ignore[no-any-return]
+        if family.table is not None:
+            return self._table.ppf
+        if family.kernel is not None:
+            return partial(family.kernel, self.params)
+        return lambda u: np.asarray(self.dist.ppf(u), dtype=np.float64)
+
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Quantiles at probabilities ``u`` in (0, 1): float64, same shape as ``u``. Vectorized,
         exact (scipy's own formulas, or the family's equivalent fast kernel)."""
         u = np.asarray(u, dtype=np.float64)
         if self.dist is None:
             return np.full(u.shape, float(self.params["value"]))
-        family = FAMILIES[self.family]
-        if self.truncate is None and family.kernel is not None:
-            return family.kernel(self.params, u)
-        return np.asarray(self.dist.ppf(u), dtype=np.float64)
+        return self._quantile(u)
 
     def mean(self) -> float:
         """The mean (of the truncated distribution when truncated)."""
         if self.dist is None:
             return float(self.params["value"])
+        family = FAMILIES[self.family]
+        if self.truncate is not None:
+            return float(self.dist.mean())
+        if family.table is not None:
+            return self._table.mean
+        if family.mean is not None:
+            return family.mean(self.params)
         return float(self.dist.mean())
 
     def quantile(self, q: float | np.ndarray) -> float | np.ndarray:
@@ -128,21 +202,6 @@ class Spec:
         return text
 
 
-class _LazyDist:
-    """The frozen scipy distribution of an unpickled Spec, made on first attribute access."""
-
-    def __init__(self, family: str, params: Mapping[str, Any], truncate: tuple | None) -> None:
-        self._args = (family, params, truncate)
-        self._dist: Any = None
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        if self._dist is None:
-            self._dist = make_dist(*self._args)
-        return getattr(self._dist, name)
-
-
 def _restore(
     family: str,
     params: Mapping[str, Any],
@@ -152,15 +211,18 @@ def _restore(
     is_month: bool,
     truncate: tuple[float, float] | None,
     constant: bool,
+    table: Table | None = None,
 ) -> Spec:
-    dist = None if constant else _LazyDist(family, params, truncate)
-    return Spec(
+    spec = Spec(
         family=family,
         params=params,
         given=given,
-        dist=dist,
+        dist=None if constant else make_dist(family, params, truncate),
         vary=vary,
         source=source,
         is_month=is_month,
         truncate=truncate,
     )
+    if table is not None:
+        spec.__dict__["_table"] = table  # the cached_property's own slot
+    return spec

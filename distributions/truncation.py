@@ -1,42 +1,54 @@
-"""A continuous scipy distribution restricted to ``[low, high]`` and renormalised.
+"""A continuous family restricted to ``[low, high]`` and renormalised, through its fast kernels.
 
-Exact and vectorized through the base distribution's own cdf/ppf:
-``ppf(u) = base.ppf(F(low) + u * (F(high) - F(low)))``, or the same with ``sf``/``isf`` when the
-interval lies in the upper tail (where ``1 - F`` would lose precision); many times faster than
-:func:`scipy.stats.truncate`, which inverts the cdf numerically. The mean is an integral over
-the quantile function, split into two tails each mapped to ``(log 2, inf)``, so heavy tails and
-narrow peaks far from zero both come out right (checked against ``scipy.stats.truncnorm`` and
-``scipy.stats.truncate``).
+Exact and vectorized through the family's own cdf and quantile functions
+(:mod:`distributions.kernels`): ``ppf(u) = ppf_base(F(low) + u * (F(high) - F(low)))``, or the
+same with ``sf``/``isf`` when the interval lies in the upper tail (where ``1 - F`` would lose
+precision). ``F`` is evaluated once, at the two bounds; each batch then costs one affine map and
+the family's own kernel (about as much as an untruncated input, where scipy's generic
+:func:`scipy.stats.truncate` inverts the cdf numerically), and neither building nor sampling
+imports scipy.stats. The mean is an integral over the quantile function, split into two tails
+each mapped to ``(log 2, inf)``, so heavy tails and narrow peaks far from zero both come out
+right (checked against ``scipy.stats.truncnorm`` and ``scipy.stats.truncate``).
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._lazy import integrate
 
+if TYPE_CHECKING:
+    from .families import Family
+
 __all__ = ["TruncatedDist"]
 
 
 class TruncatedDist:
-    """``base`` (a frozen continuous scipy distribution) conditioned on ``low <= X <= high``.
+    """``family`` with natural ``params``, conditioned on ``low <= X <= high``.
 
     Either bound may be infinite. Offers the two frozen-distribution methods Runway uses:
-    ``ppf`` (draws and quantiles) and ``mean`` (for :meth:`distributions.spec.Spec.mean`).
-    ``mass`` is the base probability of the interval (> 0 required).
+    ``ppf`` (draws and quantiles) and ``mean`` (for :meth:`distributions.spec.Spec.mean`);
+    ``base`` is the untruncated frozen scipy.stats distribution (made when first asked for).
+    ``mass`` is the base probability of the interval (> 0 required). The family needs its
+    ``kernel``, ``isf``, ``cdf`` and ``mean`` (every continuous family has them).
     """
 
-    def __init__(self, base: Any, low: float, high: float) -> None:
+    def __init__(self, family: Family, params: Mapping[str, Any], low: float, high: float) -> None:
         if not low < high:
             raise ValueError(f"need low < high (got {low}, {high})")
-        self.base, self.low, self.high = base, float(low), float(high)
-        self._f_low, self._s_low = float(base.cdf(low)), float(base.sf(low))
-        self._f_high, self._s_high = float(base.cdf(high)), float(base.sf(high))
+        if family.kernel is None or family.isf is None or family.cdf is None:
+            raise ValueError(f"{family.name} cannot be truncated (it is not continuous)")
+        self.family, self.params = family, params
+        self._ppf, self._isf = family.kernel, family.isf
+        self.low, self.high = float(low), float(high)
+        self._f_low, self._s_low = family.cdf(params, self.low)
+        self._f_high, self._s_high = family.cdf(params, self.high)
         self._upper = self._f_low > 0.5  # the interval lies in the upper tail: use sf / isf
         if self._upper:
             self.mass = self._s_low - self._s_high
@@ -44,33 +56,51 @@ class TruncatedDist:
             self.mass = self._f_high - self._f_low
 
     def __repr__(self) -> str:
-        return f"TruncatedDist({self.base.dist.name}{self.base.args!r}, {self.low}, {self.high})"
+        return f"TruncatedDist({self.family.name}{dict(self.params)!r}, {self.low}, {self.high})"
+
+    @cached_property
+    def base(self) -> Any:
+        """The untruncated frozen scipy.stats distribution (imports scipy.stats)."""
+        return self.family.make(self.params)
 
     def ppf(self, q: Any) -> np.ndarray:
         """Quantiles of the truncated distribution at probabilities ``q`` (any shape)."""
         q = np.asarray(q, dtype=np.float64)
         if self._upper:
-            x = self.base.isf(self._s_high + (1.0 - q) * self.mass)
+            p = 1.0 - q
+            p *= self.mass
+            p += self._s_high
+            x = self._isf(self.params, p)
         else:
-            x = self.base.ppf(self._f_low + q * self.mass)
+            p = q * self.mass
+            p += self._f_low
+            x = self._ppf(self.params, p)
+        if isinstance(x, np.ndarray) and x.ndim:  # a new array: clipped in place
+            return np.clip(x, self.low, self.high, out=x)
         clipped: np.ndarray = np.clip(x, self.low, self.high)
         return clipped
 
+    def _at(self, f: float, s: float) -> float:
+        """The base quantile whose cdf is ``f`` and sf ``s`` (one point), clipped to the interval:
+        through whichever of the two is smaller (the accurate one), or the other where the
+        family's function gives up (NaN: the inverse incomplete beta at sf ~ 1e-300)."""
+        tails = [(self._ppf, f), (self._isf, s)]
+        if s < f:
+            tails.reverse()
+        with np.errstate(all="ignore"):
+            for kernel, p in tails:
+                x = float(kernel(self.params, np.asarray(p, dtype=np.float64)))
+                if not math.isnan(x):
+                    break
+        return float(np.clip(x, self.low, self.high))
+
     def _lower_tail(self, q: float) -> float:
         """``ppf(q)``, accurate even for tiny ``q``."""
-        if self._f_low <= 0.5:
-            x = self.base.ppf(self._f_low + q * self.mass)
-        else:
-            x = self.base.isf(self._s_low - q * self.mass)
-        return float(np.clip(x, self.low, self.high))
+        return self._at(self._f_low + q * self.mass, self._s_low - q * self.mass)
 
     def _upper_tail(self, q: float) -> float:
         """``ppf(1 - q)``, accurate even for tiny ``q``."""
-        if self._s_high <= 0.5:
-            x = self.base.isf(self._s_high + q * self.mass)
-        else:
-            x = self.base.ppf(self._f_high - q * self.mass)
-        return float(np.clip(x, self.low, self.high))
+        return self._at(self._f_high - q * self.mass, self._s_high + q * self.mass)
 
     def _integral(self, func: Any) -> float:
         """``E[func(X)]``: the integral of ``func(ppf(u))`` over u in (0, 1), taken as two tails
@@ -96,7 +126,9 @@ class TruncatedDist:
 
     @cached_property
     def _mean(self) -> float:
-        base_mean = float(self.base.mean())
+        assert self.family.mean is not None
+        with np.errstate(all="ignore"):
+            base_mean = float(self.family.mean(self.params))
         if self.mass == 1.0 or (not math.isfinite(base_mean) and self._open_tail()):
             return base_mean  # nothing is cut off (to double precision), or no finite mean
         return self._integral(lambda x: x)
