@@ -71,14 +71,18 @@ class PathOutcomes:
 def ruin_months(cash: np.ndarray, floor: float) -> np.ndarray:
     """(n,) first month t with ``cash[:, t] < floor``; H where it never happens. cash: (n, H)."""
     n, h = cash.shape
-    ruin = np.full(n, h, dtype=np.int16)
-    # Month by month from the end: the last write is the first month below the floor. Rows of
-    # a month-major array are contiguous, so this is H fast whole-batch passes.
+    # Month by month: ``gone`` marks the paths already below the floor, and ``months`` counts
+    # the months at or after their first; the ruin month is H minus that count. Rows of a
+    # month-major array are contiguous, so this is H fast whole-batch passes with no masked
+    # writes (those cost in proportion to the paths that have run out). NaN is never below.
+    gone = np.zeros(n, dtype=bool)
     below = np.empty(n, dtype=bool)
-    for t in range(h - 1, -1, -1):
+    months = np.zeros(n, dtype=np.int16)
+    for t in range(h):
         np.less(cash[:, t], floor, out=below)
-        ruin[below] = t
-    return ruin
+        np.logical_or(gone, below, out=gone)
+        np.add(months, gone, out=months, casting="unsafe")
+    return np.subtract(h, months, dtype=np.int16)
 
 
 def outcomes_of(
