@@ -48,6 +48,7 @@ __all__ = [
     "available_cores",
     "resolve_jobs",
     "results_in_order",
+    "start_workers",
     "stop_on_signals",
     "stop_workers",
     "workers_for",
@@ -278,6 +279,46 @@ def _pool(
     return _dask_pool(chunk_at, grids, client, first, work)
 
 
+def _executor(workers: int) -> Any:
+    """joblib's reusable loky executor of ``workers`` processes: the same one (its processes
+    kept) for every call with the same ``workers``."""
+    from joblib.executor import get_memmapping_executor
+
+    # loky's resource tracker (started with the first pool, with these -W options) removes the
+    # semaphores of a pool whose workers were killed on a stop, and would warn about each as
+    # "leaked" on stderr: the cleanup is its job, the warning only noise for a user.
+    if TRACKER_QUIET not in sys.warnoptions:
+        sys.warnoptions.append(TRACKER_QUIET)
+    return get_memmapping_executor(
+        workers,
+        max_nbytes=None,  # nothing memory-mapped: no joblib files to leave behind
+        timeout=IDLE_WORKER_SECONDS,
+        initializer=watch_main_process,  # every new pool's workers, a restarted one's too
+        initargs=(os.getpid(),),
+        env=_worker_env(workers),
+    )
+
+
+def _import_the_model() -> int:
+    """Run in each worker by :func:`start_workers`: import what simulating a batch needs."""
+    import scipy.special  # noqa: F401  (the samplers' kernels import it on first use)
+
+    import engine.batch  # noqa: F401  (the model)
+
+    return os.getpid()
+
+
+def start_workers(workers: int) -> None:
+    """Start the local pool of ``workers`` processes now, each importing the model, so that
+    their start-up overlaps the parent's own (parsing, the pilot); nothing for 1 worker. The
+    run then finds the pool ready (:func:`results_in_order` uses the same executor)."""
+    if workers <= 1:
+        return
+    executor = _executor(workers)
+    for _ in range(workers):
+        executor.submit(_import_the_model)
+
+
 def _loky_pool(
     chunk_at: Callable[[int], list[_Task] | None],
     grids: _Grids,
@@ -288,21 +329,7 @@ def _loky_pool(
     """Chunks from ``first`` on, on joblib's reusable loky pool of ``workers`` processes (the
     one ``joblib.Parallel`` uses); any exception, or closing this generator, cancels the rest
     and kills the workers."""
-    from joblib.executor import get_memmapping_executor
-
-    # loky's resource tracker (started with the first pool, with these -W options) removes the
-    # semaphores of a pool whose workers were killed on a stop, and would warn about each as
-    # "leaked" on stderr: the cleanup is its job, the warning only noise for a user.
-    if TRACKER_QUIET not in sys.warnoptions:
-        sys.warnoptions.append(TRACKER_QUIET)
-    executor = get_memmapping_executor(
-        workers,
-        max_nbytes=None,  # nothing memory-mapped: no joblib files to leave behind
-        timeout=IDLE_WORKER_SECONDS,
-        initializer=watch_main_process,  # every new pool's workers, a restarted one's too
-        initargs=(os.getpid(),),
-        env=_worker_env(workers),
-    )
+    executor = _executor(workers)
     try:
         yield from _ordered(
             chunk_at,

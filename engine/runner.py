@@ -37,7 +37,7 @@ from engine.batch import (
 )
 from engine.histogram import DEFAULT_BINS
 from engine.levers import levers_of
-from engine.pool import WorkersLost, results_in_order, workers_for
+from engine.pool import WorkersLost, results_in_order, start_workers, workers_for
 from engine.results import (
     MIN_REPLICATES,
     REPLICATE_SAMPLERS,
@@ -201,6 +201,8 @@ def run(
     # included, can go to the workers at once. Its size is the memory rule's, not the batch's:
     # a batch cut small (lhs / sobol replicates, an explicit batch_size) would leave a grid from
     # a handful of paths, and quantiles outside it.
+    if backend == "loky" and workers > 1 and chunk_at(1) is not None:
+        start_workers(workers)  # their start-up overlaps the pilot
     memory_size = batch_size_for(scenario, memory_bytes or MEMORY_BUDGET_BYTES)
     first_task = BatchTask(scenario, entropy, 0, min(memory_size, PILOT_PATHS), sampler)
     pilot, pilot_draws, _ = simulate_batch(first_task)
