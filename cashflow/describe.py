@@ -9,13 +9,13 @@ import pandas as pd
 from distributions import Spec
 
 from .calendar import month_label, month_label_at
-from .scenario import Scenario
+from .scenario import Line, Scenario
 
 __all__ = ["format_input_table", "input_table"]
 
 COLUMNS = ("name", "family", "parameters", "vary", "p5", "p50", "p95", "mean", "source")
 _QUANTILES = np.array([0.05, 0.5, 0.95])
-_WIDTH = {"parameters": 56, "source": 40, "name": 32}  # longest text shown per column
+_WIDTH = {"parameters": 56, "source": 40, "name": 40}  # longest text shown per column
 
 
 def input_table(scenario: Scenario) -> pd.DataFrame:
@@ -52,6 +52,20 @@ def _month(scenario: Scenario, t: float) -> str:
     return month_label_at(scenario.start_year, scenario.start_month, t)
 
 
+def _plan(scenario: Scenario, line: Line) -> str:
+    """``"plan of cloud: csv file 'budget.csv' column 'cloud', 2024-01 to 2025-12"``: a line's
+    plan, the months it gives (those the line needs), and ``then growth`` with ``after_plan``."""
+    plan = line.plan
+    assert plan is not None
+    first = month_label(scenario.start_year, scenario.start_month, plan.first)
+    last = month_label(
+        scenario.start_year, scenario.start_month, plan.first + len(plan.amounts) - 1
+    )
+    then = ", then growth" if plan.growth_after else ""
+    where = "written in the scenario" if plan.where == "the plan" else plan.where
+    return f"plan of {line.name}: {where}, {first} to {last}{then}"
+
+
 def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
@@ -75,6 +89,7 @@ def format_input_table(scenario: Scenario) -> str:
     ]
     if s.questions:
         header.append("questions: runs out before " + ", ".join(d.isoformat() for d in s.questions))
+    header += [_plan(s, line) for line in s.lines if line.plan is not None]
     if s.correlation is not None:
         header.append(f"correlated inputs: {', '.join(s.correlation.names)}")
     if s.variants:

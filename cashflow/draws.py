@@ -18,6 +18,8 @@ Noise (names use ``:``, inputs use ``.``, so the two never share a stream):
 - ``LINE:growth_z`` (n, H) standard normals of a ``start`` line with ``growth_noise``
   (column 0 is unused: growth compounds from t = 1);
 - ``LINE:volatility_z`` (n, H) standard normals of a line with ``volatility``;
+- ``LINE.steps[i]:u`` (n, 1) occurrence uniforms of step i of a line (it happens where
+  ``u < probability``);
 - ``EVENT:u`` (n, 1) occurrence uniforms of a funding round or a ``per = "horizon"`` shock
   (it happens where ``u < probability``);
 - ``SHOCK:month_u`` (n, 1) uniforms of a ``per = "horizon"`` shock without ``month``
@@ -212,6 +214,9 @@ def _noise(
         if not _is_zero(line.volatility):
             key = f"{line.name}:volatility_z"
             noise[key] = stream(seed, key).standard_normal((horizon, n)).T
+        for i in range(len(line.steps or ())):
+            key = f"{line.name}.steps[{i}]:u"
+            noise[key] = stream(seed, key).random((n, 1))
     for event in scenario.events:
         if isinstance(event, Shock) and event.per == "month":
             key = f"{event.name}:hits"

@@ -3,18 +3,25 @@
 Semantics as in ``docs/scenario-format.md``; shapes are (n paths, H months), money in the
 scenario's unit per month. Month t's amount of a line:
 
-    start:    start_t * prod_{s=1..t} (1 + g_s),  g_s = growth (per month) + growth_noise * z_s
-              (start_t = start for a per-path start; its month-t value if it varies by month)
+    start:    start_t * prod_{s=f+1..t} (1 + g_s),  g_s = growth (per month) + growth_noise * z_s
+              (f: its first month, 0 without ``from``; start_t = start for a per-path start,
+              its month-t value if it varies by month)
     schedule: total[year of t] / 12
     share_of: ratio * final amount of the other line in month t
-    then:     * exp(volatility * z_t - volatility**2 / 2) * scale * (factor-shock multiplier)
+    plan:     plan[t - delay] * plan_scale (after the plan, with after_plan = "growth":
+              its last amount times 1 + g_s for each later month s)
+    then:     + steps from their months  * seasonality[calendar month of t]
+              * exp(volatility * z_t - volatility**2 / 2) * scale * (factor-shock multiplier),
+              and 0 outside [from + plan_delay, until]
 
-Factor shocks are applied to their line before any line that is a share of it is computed.
-Events: a funding round adds ``amount`` in month ``floor(month)`` when ``u < probability`` and
+(:mod:`cashflow.plan_model` has the plan, window, step and late-cash parts.) Factor shocks are
+applied to their line before any line that is a share of it is computed. Events: a funding
+round adds ``amount`` in month ``floor(month)`` when ``u < probability`` and
 ``0 <= floor(month) < H``; a ``per = "horizon"`` shock does the same with a one-off cost (or
 multiplies its line by ``factor`` from that month on); a ``per = "month"`` shock acts in every
-month it hits (costs add, factors compound). Finally
-``cash[t] = starting_cash + cumsum(revenue - costs + funding)[t]``.
+month it hits (costs add, factors compound). ``revenue`` and ``costs`` keep each amount in its
+own (accrual) month; the cash flow moves a line's money by its ``collection`` or ``payment``
+delay (less bad debt). Finally ``cash[t] = starting_cash + cumsum(cash flow + funding)[t]``.
 
 Written for speed: (n, H) float64 buffers updated in place, constants broadcast as scalars,
 no loop over paths. Every (n, H) array is *month-major* (Fortran order: ``a[:, t]`` is
@@ -33,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cashflow import calendar
+from cashflow import calendar, plan_model
 from cashflow.draws import Draws, occurs
 from cashflow.management import ManagedFlows, Management, manage, touched_groups
 from cashflow.scenario import Funding, Line, Scenario, Shock
@@ -59,9 +66,10 @@ MAX_AMOUNT = 1e100
 class Flows:
     """The monthly flows of one batch, each (n, H) float64 (month-major) in the scenario's unit.
 
-    ``revenue`` and ``costs`` are totals per month (one-off shock costs in ``costs``; with
-    management, the actions' effects and costs and the credit lines' interest too), ``cash`` the
-    balance at the end of each month (after credit draws and repayments), ``funding`` the money
+    ``revenue`` and ``costs`` are totals per month, each amount in its accrual month (one-off
+    shock costs in ``costs``; with management, the actions' effects and costs and the credit
+    lines' interest too), ``cash`` the balance at the end of each month (in the cash month of
+    late collections and payments; after credit draws and repayments), ``funding`` the money
     received per month (only with ``simulate_flows(..., keep_funding=True)``, else None; bridge
     rounds included, credit draws not), ``management`` what actions, bridge rounds and credit
     lines did (None for a scenario without them).
@@ -250,16 +258,29 @@ def _apply_factor_shock(ctx: _Context, shock: Shock, out: np.ndarray) -> None:
 
 def _line_stages(ctx: _Context, line: Line, out: np.ndarray) -> Iterator[str | Shock]:
     """Compute the final monthly amount of ``line`` into ``out`` (n, H), stage by stage,
-    yielding after each: ``"base"``, ``"volatility"``, ``"scale"``, then each factor shock."""
-    if line.start is not None:
+    yielding after each: ``"base"``, ``"steps"``, ``"seasonality"``, ``"volatility"``,
+    ``"scale"``, each factor shock, then ``"window"`` (the stages a line has)."""
+    windowed = line.window is not None or line.plan_delay is not None
+    if line.start is not None and line.window is not None and line.window.first is not None:
+        plan_model.start_from_into(ctx.draws, line, out, plan_model.window_first(ctx.draws, line))
+    elif line.start is not None:
         _start_into(ctx, line, out)
     elif line.schedule is not None:
         _schedule_into(ctx, line, out)
+    elif line.plan is not None:
+        plan_model.plan_into(ctx.draws, line, out)
     else:
-        assert line.share_of is not None  # a line has a start, a schedule or a share_of
+        assert line.share_of is not None  # a line has a start, a schedule, a share_of or a plan
         ratio = _scalar(ctx.draws.inputs[f"{line.name}.ratio"])
         np.multiply(ctx.kept[line.share_of], ratio, out=out)
     yield "base"
+    if line.steps:
+        plan_model.add_steps(ctx.draws, line, out)
+        yield "steps"
+    if line.seasonality is not None:
+        s = ctx.scenario
+        out *= plan_model.season_row(line, s.start_month, s.horizon_months)
+        yield "seasonality"
     z = ctx.draws.noise.get(f"{line.name}:volatility_z")
     if z is not None:
         v = _scalar(ctx.draws.inputs[f"{line.name}.volatility"])
@@ -276,6 +297,9 @@ def _line_stages(ctx: _Context, line: Line, out: np.ndarray) -> Iterator[str | S
     for shock in ctx.factor_shocks.get(line.name, ()):
         _apply_factor_shock(ctx, shock, out)
         yield shock
+    if windowed:
+        plan_model.apply_window(ctx.draws, line, out)
+        yield "window"
 
 
 def _line_into(ctx: _Context, line: Line, out: np.ndarray) -> None:
@@ -304,6 +328,7 @@ def simulate_flows(scenario: Scenario, draws: Draws, *, keep_funding: bool = Fal
     totals: dict[str, np.ndarray] = {}
     group_of = {name: g for g, gr in enumerate(touched_groups(scenario)) for name in gr.lines}
     planned: dict[int, np.ndarray] = {}  # per group of lines actions change alike, as planned
+    timing = None  # late cash (collection, payment): cash flow minus accrued flow, (n, H)
     for line in scenario.lines:
         total = totals.get(line.kind)
         if line.name in pending:  # kept whole for the lines that are a share of it
@@ -321,6 +346,11 @@ def simulate_flows(scenario: Scenario, draws: Draws, *, keep_funding: bool = Fal
             amount = ctx.scratch(0)
             _line_into(ctx, line, amount)
             total += amount
+        if line.cash_delay is not None:
+            if timing is None:
+                timing = ctx.buffer()
+                timing.fill(0.0)
+            plan_model.add_cash_timing(draws, line, amount, timing)
         g = group_of.get(line.name)
         if g is not None and g in planned:
             planned[g] += amount
@@ -348,6 +378,8 @@ def simulate_flows(scenario: Scenario, draws: Draws, *, keep_funding: bool = Fal
 
     cash = ctx.take_scratch(0)  # the net flow, then the balance
     np.subtract(revenue, costs, out=cash)
+    if timing is not None:  # the cash month, not the accrual month
+        cash += timing
     funding = None
     if keep_funding:
         funding = ctx.buffer()
@@ -521,10 +553,11 @@ class _Replay:
             fields = ("factor",)
         else:
             fields = {
-                "base": ("start", "growth", "growth_noise", "ratio"),
+                "base": ("start", "growth", "growth_noise", "ratio", "plan_scale"),
+                "steps": tuple(f"steps[{i}].add" for i in range(len(line.steps or ()))),
                 "volatility": ("volatility",),
                 "scale": ("scale",),
-            }[stage]
+            }.get(stage, ())
         if stage == "base" and line.schedule is not None:
             fields = tuple(f"schedule.{year}" for year, _ in line.schedule)
         for field in fields:
@@ -563,8 +596,15 @@ class _Replay:
             ]
             cause = f"its compounding growth ({', '.join(parts)})" if parts else "its start"
             culprit = name
+        elif stage == "base" and line.plan is not None:
+            cause, culprit = f"its plan ({line.plan.where}", name
+            if line.plan.growth_after and f"{name}.growth" in self.specs:
+                cause += f", then growth = {self.text(f'{name}.growth')}"
+            cause += ")"
         elif stage == "base":
             cause, culprit = "its schedule", name
+        elif stage in ("steps", "seasonality", "window"):
+            cause, culprit = f"its {stage}", name
         else:
             cause = f"its {stage} ({self.text(f'{name}.{stage}')})"
             culprit = name

@@ -32,6 +32,7 @@ from .parse_correlations import parse_correlations
 from .parse_events import parse_events
 from .parse_lines import Calendar, parse_lines
 from .parse_management import parse_actions, parse_credit
+from .parse_plan import check_cash_delays
 from .scenario import Correlation, Scenario
 
 __all__ = ["apply_variant", "load_scenario", "parse_scenario"]
@@ -285,6 +286,7 @@ def _parse(
     events = parse_events(chk, doc["events"], cal, line_names) if "events" in doc else ()
     taken = _names(doc, ("lines", "line"), ("events", "event"))
     actions = parse_actions(chk, doc["actions"], cal, line_names, taken) if "actions" in doc else ()
+    check_cash_delays(chk, lines, actions)  # late cash and actions do not mix (yet)
     taken = _names(doc, ("lines", "line"), ("events", "event"), ("actions", "action"))
     credit = parse_credit(chk, doc["credit"], cal, taken) if "credit" in doc else ()
     correlation = None

@@ -12,6 +12,7 @@ from distributions.errors import did_you_mean
 
 from ._check import Checker, join, type_name
 from .calendar import years
+from .parse_plan import PLAN_KEYS, parse_plan_keys
 from .scenario import Line
 
 __all__ = ["LINE_KEYS", "MAX_LINES", "Calendar", "parse_lines"]
@@ -29,9 +30,10 @@ LINE_KEYS = (
     "ratio",
     "volatility",
     "scale",
+    *PLAN_KEYS,
     "source",
 )
-_BASES = ("start", "schedule", "share_of")
+_BASES = ("start", "schedule", "share_of", "plan")
 _WITH_START = ("growth", "growth_per", "growth_noise")
 
 
@@ -54,8 +56,11 @@ class Calendar:
         return self.start_year, self.start_month, self.horizon_months
 
 
-#: The keys of a line that hold an input (a number or a distribution), besides its schedule.
-SPEC_KEYS = ("start", "growth", "growth_noise", "ratio", "volatility", "scale")
+#: The keys of a line parsed as its own inputs (fields of :class:`Line`).
+_FIELD_SPECS = ("start", "growth", "growth_noise", "ratio", "volatility", "scale")
+#: The keys of a line that hold an input (a number or a distribution), besides its schedule
+#: and the inputs inside its tables (steps, collection, payment).
+SPEC_KEYS = (*_FIELD_SPECS, "from", "plan_scale", "plan_delay")
 
 
 def parse_lines(chk: Checker, value: Any, cal: Calendar) -> tuple[Line, ...]:
@@ -97,11 +102,13 @@ def _parse_line(
     bases = [k for k in _BASES if k in t]
     if len(bases) != 1:
         got = " and ".join(bases) if bases else "none"
-        chk.add(path, f"needs exactly one of start, schedule or share_of (got {got})")
+        chk.add(path, f"needs exactly one of start, schedule, share_of or plan (got {got})")
     base = bases[0] if len(bases) == 1 else None
+    grows_after_plan = base == "plan" and t.get("after_plan") == "growth"
     for key in _WITH_START:
-        if key in t and base not in ("start", None):
-            chk.add(join(path, key), f"only goes with start (this line uses {base})")
+        if key in t and base not in ("start", None) and not grows_after_plan:
+            also = ', or with plan and after_plan = "growth"' if base == "plan" else ""
+            chk.add(join(path, key), f"only goes with start{also} (this line uses {base})")
     if "ratio" in t and base not in ("share_of", None):
         chk.add(join(path, "ratio"), "only goes with share_of")
     if base == "share_of" and "ratio" not in t:
@@ -112,7 +119,7 @@ def _parse_line(
             return None
         return chk.spec(t[key], join(path, key), f"{name}.{key}", source=source)
 
-    fields: dict[str, Any] = {k: spec(k) for k in SPEC_KEYS}
+    fields: dict[str, Any] = {k: spec(k) for k in _FIELD_SPECS}
     chk.at_least(fields["start"], join(path, "start"), 0)
     chk.at_least(fields["growth"], join(path, "growth"), -1, strict=True)
     for key in ("growth_noise", "ratio", "volatility", "scale"):
@@ -125,12 +132,13 @@ def _parse_line(
         fields["schedule"] = _schedule(chk, name, t["schedule"], source, cal)
     if "share_of" in t:
         fields["share_of"] = _reference(chk, t["share_of"], join(path, "share_of"), names)
+    planned = parse_plan_keys(chk, name, t, kind=kind, base=base, source=source, known=cal.known())
 
     if not chk.clean_since(mark):
         return None
     assert kind is not None  # "kind" is required: a missing or wrong kind is a problem above
     present = {k: v for k, v in fields.items() if k in t}
-    return Line(name=name, kind=kind, source=source, **present)
+    return Line(name=name, kind=kind, source=source, **present, **planned)
 
 
 def _reference(chk: Checker, value: Any, path: str, names: list[str]) -> str | None:

@@ -13,14 +13,27 @@ from typing import Any, Literal
 
 from distributions import Spec
 
-__all__ = ["Action", "Condition", "Correlation", "Credit", "Funding", "Line", "Scenario", "Shock"]
+__all__ = [
+    "Action",
+    "Condition",
+    "Correlation",
+    "Credit",
+    "Delay",
+    "Funding",
+    "Line",
+    "Plan",
+    "Scenario",
+    "Shock",
+    "Step",
+    "Window",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Line:
     """One revenue stream or cost line, a monthly amount (positive) for t = 0..H-1.
 
-    Exactly one of ``start``, ``schedule`` or ``share_of`` defines its base level:
+    Exactly one of ``start``, ``schedule``, ``share_of`` or ``plan`` defines its base level:
 
     - ``start``: the amount in month 0; month t is ``start * prod_{s=1..t} (1 + g_s)`` with
       ``g_s = growth_monthly + growth_noise * z_s`` (z iid standard normal); ``growth`` is per
@@ -30,9 +43,17 @@ class Line:
       yearly figure may be uncertain), named ``<line>.schedule.<year>`` among the inputs.
     - ``share_of``: ``ratio`` times the final monthly amount of another line (after its own
       scale and volatility).
+    - ``plan``: a monthly plan (:class:`Plan`), times ``plan_scale`` (per path), slipped by
+      ``floor(plan_delay)`` months (per path): month t carries the plan's month t - delay; with
+      ``plan.growth_after``, months after the last planned one continue from it with growth.
 
-    Then, for every kind: times ``exp(volatility * z_t - volatility**2 / 2)`` (iid lognormal
-    month-to-month shocks with mean 1) when ``volatility`` is set, times ``scale`` when set.
+    A ``start`` line with a ``window`` compounds its growth from its first month (``start`` is
+    its amount there). Then, for every kind: plus each of ``steps`` from its month on (where
+    it happens); times the ``seasonality`` factor of the calendar month; times
+    ``exp(volatility * z_t - volatility**2 / 2)`` (iid lognormal month-to-month shocks with
+    mean 1) when ``volatility`` is set, times ``scale`` when set; zero outside its ``window``
+    (whose first month moves with ``plan_delay``). ``collection`` (revenue) or ``payment``
+    (cost) moves its cash later than the amount (:class:`Delay`).
     """
 
     name: str
@@ -46,7 +67,83 @@ class Line:
     ratio: Spec | None = None
     volatility: Spec | None = None
     scale: Spec | None = None
+    plan_scale: Spec | None = None
+    plan_delay: Spec | None = None
+    plan: Plan | None = None
+    window: Window | None = None
+    steps: tuple[Step, ...] | None = None
+    seasonality: tuple[float, ...] | None = None
+    collection: Delay | None = None
+    payment: Delay | None = None
     source: str | None = None
+
+    @property
+    def cash_delay(self) -> Delay | None:
+        """When the line's cash moves: its ``collection`` (revenue) or ``payment`` (cost)."""
+        return self.collection if self.collection is not None else self.payment
+
+    def nested_inputs(self) -> dict[str, Spec]:
+        """The inputs held inside its tables, by name (``LINE.from``, ``LINE.steps[0].add``,
+        ``LINE.collection.delay_months``...): those :meth:`Scenario.inputs` cannot find as
+        fields of the line. In the order the file gives them; empty for a plain line."""
+        out: dict[str, Spec] = {}
+        if self.window is not None and self.window.first is not None:
+            out[f"{self.name}.from"] = self.window.first
+        for i, step in enumerate(self.steps or ()):
+            for key in ("month", "add", "probability"):
+                out[f"{self.name}.steps[{i}].{key}"] = getattr(step, key)
+        for key in ("collection", "payment"):
+            delay = getattr(self, key)
+            if delay is None:
+                continue
+            out[f"{self.name}.{key}.delay_months"] = delay.delay_months
+            if delay.bad_debt is not None:
+                out[f"{self.name}.{key}.bad_debt"] = delay.bad_debt
+        return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class Window:
+    """When a line runs: from month ``first`` (a Spec over month indices, floored, within the
+    horizon; None: from the start) to month ``last`` (inclusive; None: to the end), both month
+    indices. Outside it the line is zero."""
+
+    first: Spec | None = None
+    last: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    """A monthly plan: ``amounts[k]`` is the planned amount of month ``first + k`` (month
+    indices, contiguous), covering every month the line needs from ``first`` on (its window
+    within the horizon) or, with ``growth_after``, up to its last month, after which the line
+    grows from it. ``where``: what the plan was read from, for messages and reports."""
+
+    first: int
+    amounts: tuple[float, ...]
+    growth_after: bool = False
+    where: str = "the plan"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step:
+    """A step in a line's amount: from month ``floor(month)`` on (a Spec over month indices)
+    the amount rises by ``add`` (falls, if negative), on the paths where it happens: with
+    ``probability``, drawn once per path."""
+
+    month: Spec
+    add: Spec
+    probability: Spec
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delay:
+    """Cash later than the accrual: the money of month t moves in month t + floor(delay_months)
+    (drawn per path; money due after the horizon does not move within it, and nothing is owed
+    from before the start). ``bad_debt``: the share of revenue never collected (revenue only)."""
+
+    delay_months: Spec
+    bad_debt: Spec | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -226,6 +323,8 @@ class Scenario:
                     out[f"{item.name}.{key}"] = value
             for year, spec in getattr(item, "schedule", None) or ():
                 out[f"{item.name}.schedule.{year}"] = spec
+            if isinstance(item, Line):  # from, steps, collection, payment
+                out.update(item.nested_inputs())
         return out
 
     @property

@@ -54,6 +54,13 @@ def _method_texts(data: ReportData) -> tuple[str, str]:
             bounded=any(a.std_error is None for a in data.answers),
         ),
     )
+    if data.inputs["name"].str.contains(r"\.(?:collection|payment)\.delay_months$").any():
+        method += (  # late collections or payments: the two views of a month differ
+            " Revenue, costs and the yearly figures count each amount in the month it is "
+            "earned or incurred (accrual), while the cash balance, and so the month cash runs "
+            "out, counts it in the month the money arrives or leaves, after the scenario's "
+            "collection and payment delays."
+        )
     return method, limitations(*names)
 
 

@@ -64,7 +64,7 @@ def test_the_distribution_is_runway_risk_with_the_runway_command():
 
 
 def test_builtin_scenarios_are_the_scenarios_folder():
-    assert BUILTINS == ["bench_runway", "openai_2024"]
+    assert BUILTINS == ["bench_runway", "openai_2024", "saas_startup"]
     assert list(simulate.builtin_scenarios()) == BUILTINS
     default = simulate.DEFAULT_SCENARIO  # what `runway` runs without arguments
     assert simulate.builtin_scenarios()["openai_2024"] == default

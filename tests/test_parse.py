@@ -243,5 +243,5 @@ def test_the_format_docs_example_is_valid_and_matches_tests_good(tmp_path):
     example = doc.split("## A complete example", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
     assert example == (HERE / "good" / "doc_example.toml").read_text()
     s = load(example, tmp_path)
-    assert [line.name for line in s.lines] == ["api", "enterprise", "compute", "staff"]
+    assert [line.name for line in s.lines] == ["api", "enterprise", "compute", "staff", "office"]
     assert load(example, tmp_path, variant="no_raise").events[0].probability.mean() == 0

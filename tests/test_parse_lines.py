@@ -13,7 +13,10 @@ from cashflow.scenario import Line
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ('kind = "cost"', "lines.c: needs exactly one of start, schedule or share_of (got none)"),
+        (
+            'kind = "cost"',
+            "lines.c: needs exactly one of start, schedule, share_of or plan (got none)",
+        ),
         ('kind = "cost"\nshare_of = "revenue"', "lines.c: missing required key 'ratio'"),
         ('kind = "cost"\nstart = 1\nratio = 2', "lines.c.ratio: only goes with share_of"),
         ('kind = "cost"\nstart = 1\ngrowth = -1', "lines.c.growth: must be > -1 (got -1)"),
