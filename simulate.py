@@ -524,14 +524,22 @@ def key_figures(results: Results) -> str:
     df = results.years()
     unit = results.scenario.unit
     lines = [f"Key figures per calendar year ({unit}; p5 / median / p95):"]
-    head = f"  {'year':<6}{'revenue':>26}{'costs':>26}{'net loss':>26}{'cash at year end':>26}"
-    lines.append(head)
+    rows = []
     for y in results.layout.years:
         cells = []
         for what in ("revenue", "costs", "net_loss", "cash_end"):
             row = df[(df.year == y) & (df.quantity == what)].iloc[0]
             cells.append(f"{_money(row.p5)} / {_money(row.p50)} / {_money(row.p95)}")
-        lines.append(f"  {y:<6}" + "".join(f"{c:>26}" for c in cells))
+        rows.append((y, cells))
+    # each column two wider than its longest cell: amounts in thousands have many digits,
+    # and fixed columns ran them together
+    titles = ("revenue", "costs", "net loss", "cash at year end")
+    widths = [2 + max(len(t), *(len(cells[i]) for _, cells in rows)) for i, t in enumerate(titles)]
+    lines.append(
+        f"  {'year':<6}" + "".join(f"{t:>{w}}" for t, w in zip(titles, widths, strict=True))
+    )
+    for y, cells in rows:
+        lines.append(f"  {y:<6}" + "".join(f"{c:>{w}}" for c, w in zip(cells, widths, strict=True)))
     rp = results.runway_percentiles()
     median = rp["p50"]
     label = None if isinstance(median, str) else results.month_label(median - 1)

@@ -24,9 +24,10 @@ allocate per path, in float64 cells (8 bytes) unless said otherwise:
   matrix of P per-path inputs, 3 for a per-path ``ppf``;
   the cash model: H each for revenue, costs, the cash / scratch buffer, the volatility and
   factor-shock scratch buffer (if any line has one), each line kept whole because another
-  line is a share of it, each group of lines the actions change alike, and H per credit line
-  (its balance); plus 2 H of temporaries when an input varies by month (converting a
-  per-year growth, a per-month volatility), else H bytes (a horizon factor shock's mask);
+  line is a share of it, each group of lines the actions change alike, H per credit line
+  (its balance), and H for the cash-month flows when a line collects or pays late; plus 2 H
+  of temporaries when an input varies by month (converting a per-year growth, a per-month
+  volatility), else H bytes (a horizon factor shock's mask);
   then the (k, n) per-path quantities (k = 4 * years + 1);
   the reduction: cash, the quantities and the histogram's positions and bin indices (H + 3 k),
   or the fan chart's copy, positions and indices of an eighth of the paths (H + k + 3 F / 8,
@@ -99,7 +100,8 @@ def path_bytes(scenario: Scenario) -> int:
     )
     temporaries = 2 * CELL * h if by_month else h
     managed = len(touched_groups(scenario)) + len(scenario.credit)
-    model = CELL * h * (3 + scratch + kept + managed) + temporaries + CELL * k
+    late = any(line.cash_delay is not None for line in scenario.lines)  # the cash-month flows
+    model = CELL * h * (3 + scratch + kept + managed + late) + temporaries + CELL * k
     fan = h * (1 + len(scenario.credit))
     reduction = CELL * max(h + 3 * k, h + k + -(-3 * fan // FAN_SHARE))
     small = 4  # ruin month (int16) and masks per path

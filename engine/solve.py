@@ -734,6 +734,8 @@ def _deterministic(scenario: Scenario) -> bool:
         for spec in (line.volatility, line.growth_noise):
             if spec is not None and spec.mean() != 0:
                 return False
+        if any(step.probability.mean() not in (0.0, 1.0) for step in line.steps or ()):
+            return False  # a step on some paths only
     for event in scenario.events:
         p = event.probability.mean()
         if p not in (0.0, 1.0):

@@ -256,3 +256,27 @@ def test_invalid_value_inside_range(det_file: pathlib.Path) -> None:
     with pytest.raises(UsageError, match="not valid there") as info:
         solve(det_file, "before 2026-01-01 <= 0%", "lines.staff.scale", range_=(-1, 2), paths=10)
     assert len(str(info.value).splitlines()) == 1
+
+
+def test_a_step_on_some_paths_only_is_not_deterministic(tmp_path: pathlib.Path) -> None:
+    """Every input fixed, but a hiring step that happens with probability 0.5: the paths
+    differ, so the goal seek must not treat the chance as exactly 0 or 1."""
+    import engine.solve as solve_module
+    from cashflow.parse import load_scenario
+
+    text = """
+name = "steps"
+unit = "USD million"
+start = "2025-01"
+horizon_months = 12
+starting_cash = 10
+
+[lines.staff]
+kind = "cost"
+start = 1.0
+steps = [ { month = "2025-04", add = 0.5, probability = {p} } ]
+"""
+    for p, fixed in (("0.5", False), ("1.0", True), ("0.0", True)):
+        path = tmp_path / f"steps{p}.toml"
+        path.write_text(text.replace("{p}", p), encoding="utf-8")
+        assert solve_module._deterministic(load_scenario(path)) is fixed, p
