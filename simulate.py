@@ -999,6 +999,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     except Exception as exc:  # a bug in Runway: one line here, the traceback in a file
+        from engine.pool import interrupt_of
+
+        interrupt = interrupt_of(exc)  # Ctrl-C inside library code, surfaced as another error
+        if interrupt is not None:
+            terminated = isinstance(interrupt, Terminated)
+            print(f"runway: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+            return 143 if terminated else 130
         if os.environ.get("RUNWAY_DEBUG"):
             raise
         print(f"runway: internal error: {_crash_report(exc, argv)}", file=sys.stderr)

@@ -28,6 +28,7 @@ import numpy as np
 from distributions.errors import RunwayError
 from engine.batch import Grids
 from engine.files import atomic_write, fsync_directory, sha256_of
+from engine.pool import interrupt_of
 from engine.state import RunState
 
 __all__ = ["CHECKPOINT_INDEX", "CheckpointStore", "read_index"]
@@ -127,7 +128,12 @@ class CheckpointStore:
                 lambda tmp: tmp.write_text(text, encoding="utf-8"),
             )
             fsync_directory(self.directory)
-        except OSError as error:
+        except Exception as error:
+            interrupt = interrupt_of(error)
+            if interrupt is not None:  # Ctrl-C while zipfile wrote: an interrupt, not a failure
+                raise interrupt from None
+            if not isinstance(error, OSError):
+                raise
             if not (previous and previous.get("file") == name):
                 (self.directory / name).unlink(missing_ok=True)
             kept = (

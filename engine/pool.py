@@ -46,6 +46,7 @@ __all__ = [
     "Terminated",
     "WorkersLost",
     "available_cores",
+    "interrupt_of",
     "resolve_jobs",
     "results_in_order",
     "start_workers",
@@ -61,6 +62,21 @@ FORCE_AFTER_SECONDS = 5.0  # a signal repeated this long after the first one exi
 
 class Terminated(KeyboardInterrupt):
     """The process got SIGTERM: stop like Ctrl-C (the CLI exits 143 instead of 130)."""
+
+
+def interrupt_of(error: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C / SIGTERM behind ``error``, if one is in its chain of causes: an interrupt
+    raised inside library code can come out as another exception (zipfile's "Can't close the
+    ZIP file" when it struck while writing a member, Python's RuntimeError when it struck
+    while a class body was being set up during an import)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 # ----- how many workers ---------------------------------------------------------------------

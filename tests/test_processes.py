@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 
+import numpy as np
 import pytest
 
 import engine.pool
@@ -322,3 +323,61 @@ def test_workers_ignore_ctrl_c_which_the_main_process_handles():
 
     chunks = results_in_order(lambda i: [i] if i < 6 else None, None, 2, work=_ignores_ctrl_c)
     assert [answer for chunk in chunks for answer in chunk] == [True] * 6
+
+
+def test_an_interrupt_behind_another_error_is_an_interrupt(capsys, monkeypatch):
+    """Ctrl-C inside library code can surface as another exception (Python's RuntimeError when
+    it strikes while an imported class body is set up, zipfile's ValueError when it strikes
+    while a member is written): the command line says "interrupted" and exits 130, not
+    "internal error"."""
+    import simulate
+    from engine.pool import interrupt_of
+
+    def struck(args):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as error:
+            raise RuntimeError("Error calling __set_name__") from error
+
+    monkeypatch.setitem(simulate.COMMANDS, "scenarios", struck)
+    assert simulate.main(["scenarios"]) == 130
+    assert capsys.readouterr().err.strip() == "runway: interrupted"
+
+    def later(args):  # an interrupt in the context (not the cause), two levels down
+        try:
+            try:
+                raise Terminated
+            except Terminated:
+                raise ValueError("Can't close the ZIP file") from None
+        except ValueError as error:
+            raise OSError("cleanup failed") from error
+
+    monkeypatch.setitem(simulate.COMMANDS, "scenarios", later)
+    assert interrupt_of(ValueError("plain")) is None
+    assert simulate.main(["scenarios"]) == 143
+    assert capsys.readouterr().err.strip() == "runway: terminated"
+
+
+def test_a_checkpoint_write_struck_by_ctrl_c_raises_the_interrupt(tmp_path, monkeypatch):
+    """The runner saves the checkpoint on KeyboardInterrupt: an interrupt that zipfile turned
+    into a ValueError must reach it as the interrupt, leaving no temporary file."""
+    import engine.checkpoint as checkpoint
+
+    class FakeState:
+        chunks, paths, seconds = 3, 300, 1.0
+
+        def arrays(self):
+            return {"a": np.zeros(3)}
+
+    def interrupted_write(path, arrays):
+        path.write_bytes(b"half")
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise ValueError("Can't close the ZIP file: an open writing handle")  # noqa: B904
+
+    monkeypatch.setattr(checkpoint, "_save", interrupted_write)
+    store = checkpoint.CheckpointStore(tmp_path, resume_hint="runway resume X")
+    with pytest.raises(KeyboardInterrupt):
+        store.save(FakeState())  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []
