@@ -555,24 +555,27 @@ class Results:
         qs = self.hist.quantile(np.array(PERCENTILES) / 100)[idx]
         return np.column_stack([self.hist.mean()[idx], qs])
 
+    def _year_rows(self) -> tuple[list[tuple[int, str]], np.ndarray]:
+        """(year, quantity) per row, and (rows, 1 + len(PERCENTILES)) mean and percentiles."""
+        rows = [
+            (y, what)
+            for y in self.layout.years
+            for what in ("revenue", "costs", "net_loss", "cash_end")
+        ]
+        return rows, np.asarray(self._stats_rows([f"{what}:{y}" for y, what in rows]))
+
     def years(self) -> pd.DataFrame:
         """Per calendar year: revenue, costs, net loss and year-end cash; mean and p1..p99."""
         import pandas as pd
 
-        rows = []
-        for y in self.layout.years:
-            for what in ("revenue", "costs", "net_loss", "cash_end"):
-                rows.append((y, what, f"{what}:{y}"))
-        values = self._stats_rows([r[2] for r in rows])
+        rows, values = self._year_rows()
         df = pd.DataFrame(values, columns=["mean", *(f"p{p}" for p in PERCENTILES)])
         df.insert(0, "quantity", [r[1] for r in rows])
         df.insert(0, "year", [r[0] for r in rows])
         return df
 
-    def risk(self) -> pd.DataFrame:
-        """Net-loss value at risk and conditional value at risk (mean of the worst tail)."""
-        import pandas as pd
-
+    def _risk_rows(self) -> list[tuple[int, float, float, float, int]]:
+        """(year, level, var, cvar, tail paths) of the net loss, levels 0.90 / 0.95 / 0.99."""
         levels = (0.90, 0.95, 0.99)
         var = self.hist.quantile(np.array(levels))  # (k, levels), every quantity at once
         cvar = np.column_stack([self.hist.tail_mean(level) for level in levels])
@@ -582,7 +585,15 @@ class Results:
             for j, level in enumerate(levels):
                 tail = round(self.paths * (1 - level))
                 rows.append((y, level, float(var[i, j]), float(cvar[i, j]), tail))
-        return pd.DataFrame(rows, columns=["year", "level", "var", "cvar", "tail_paths"])
+        return rows
+
+    def risk(self) -> pd.DataFrame:
+        """Net-loss value at risk and conditional value at risk (mean of the worst tail)."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            self._risk_rows(), columns=["year", "level", "var", "cvar", "tail_paths"]
+        )
 
     def cash_fan(self) -> pd.DataFrame:
         """Cash balance percentiles per month (fan-chart data), from the systematic subsample
@@ -775,20 +786,18 @@ class Results:
 
     def summary(self) -> dict:
         """The run's figures as plain JSON-able data (summary.json)."""
-        years = {}
-        table, risk = self.years(), self.risk()
-        for y in self.layout.years:
-            years[str(y)] = {
-                row.quantity: {
-                    "mean": row.mean,
-                    **{f"p{p}": getattr(row, f"p{p}") for p in PERCENTILES},
-                }
-                for row in table[table.year == y].itertuples()
-            }
-            for row in risk[risk.year == y].itertuples():
-                pct = round(row.level * 100)
-                years[str(y)]["net_loss"][f"var{pct}"] = row.var
-                years[str(y)]["net_loss"][f"cvar{pct}"] = row.cvar
+        # from the arrays behind years() and risk(): no pandas (a run without a table to write
+        # would import it for this alone)
+        years: dict[str, dict[str, dict[str, float]]] = {}
+        rows, values = self._year_rows()
+        for (y, what), v in zip(rows, values, strict=True):
+            figures = {"mean": float(v[0])}
+            figures.update({f"p{p}": float(x) for p, x in zip(PERCENTILES, v[1:], strict=True)})
+            years.setdefault(str(y), {})[what] = figures
+        for y, level, var, cvar, _tail in self._risk_rows():
+            pct = round(level * 100)
+            years[str(y)]["net_loss"][f"var{pct}"] = var
+            years[str(y)]["net_loss"][f"cvar{pct}"] = cvar
         return {
             "scenario": self.scenario.name,
             "unit": self.scenario.unit,
