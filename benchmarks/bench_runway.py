@@ -345,7 +345,7 @@ def main() -> int:
         default=",".join(SECTIONS),
         help=f"comma-separated sections to run, of {', '.join(SECTIONS)} (default: all)",
     )
-    ap.add_argument("--paths", nargs="+", default=["1e6", "1e7"], help="engine section")
+    ap.add_argument("--paths", nargs="+", default=["1e6", "4e6", "1e7"], help="engine section")
     ap.add_argument("--big", default="1e8", help="paths for the memory-only check ('0' skips)")
     ap.add_argument("--inputs-paths", default="1e6", help="paths of the inputs section")
     ap.add_argument("--seed", type=int, default=1)

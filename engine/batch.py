@@ -206,6 +206,12 @@ def make_grids(
     return Grids(quantities=make_grid(pilot.quantities, bins), fan=fan)
 
 
+def pilot_grids(task: BatchTask, bins: int, fan_bins: int) -> Grids:
+    """The run's :class:`Grids` from the pilot batch ``task`` (see :func:`make_grids`)."""
+    pilot, draws, _ = simulate_batch(task)
+    return make_grids(task.scenario, pilot, draws, bins, fan_bins)
+
+
 def _funding_counts(scenario: Scenario, draws: Draws, ruin_month: np.ndarray) -> np.ndarray:
     h = scenario.horizon_months
     names = funding_rounds(scenario)

@@ -46,6 +46,7 @@ __all__ = [
     "Terminated",
     "WorkersLost",
     "available_cores",
+    "call_in_worker",
     "interrupt_of",
     "resolve_jobs",
     "results_in_order",
@@ -333,6 +334,24 @@ def start_workers(workers: int) -> None:
     executor = _executor(workers)
     for _ in range(workers):
         executor.submit(_import_the_model)
+
+
+def call_in_worker(workers: int, fn: Callable[..., _Result], *args: Any) -> _Result | None:
+    """``fn(*args)`` run on the local pool of ``workers`` processes (started if need be): its
+    result, or its own exception; None when the worker died (the caller then computes it
+    itself). Ctrl-C kills the pool. For work that would otherwise be the parent's alone while
+    the workers start (the run's pilot), which also spares the parent its imports."""
+    executor = _executor(workers)
+    future = executor.submit(fn, *args)
+    try:
+        result: _Result = _loky_result(executor, future)
+    except _lost_worker_errors("loky"):
+        stop_workers()
+        return None
+    except KeyboardInterrupt:
+        stop_workers()
+        raise
+    return result
 
 
 def _loky_pool(

@@ -32,12 +32,17 @@ from engine.batch import (
     driver_inputs,
     funding_rounds,
     layout_of,
-    make_grids,
-    simulate_batch,
+    pilot_grids,
 )
 from engine.histogram import DEFAULT_BINS
 from engine.levers import levers_of
-from engine.pool import WorkersLost, results_in_order, start_workers, workers_for
+from engine.pool import (
+    WorkersLost,
+    call_in_worker,
+    results_in_order,
+    start_workers,
+    workers_for,
+)
 from engine.results import (
     MIN_REPLICATES,
     REPLICATE_SAMPLERS,
@@ -201,13 +206,16 @@ def run(
     # included, can go to the workers at once. Its size is the memory rule's, not the batch's:
     # a batch cut small (lhs / sobol replicates, an explicit batch_size) would leave a grid from
     # a handful of paths, and quantiles outside it.
-    if backend == "loky" and workers > 1 and chunk_at(1) is not None:
-        start_workers(workers)  # their start-up overlaps the pilot
     memory_size = batch_size_for(scenario, memory_bytes or MEMORY_BUDGET_BYTES)
     first_task = BatchTask(scenario, entropy, 0, min(memory_size, PILOT_PATHS), sampler)
-    pilot, pilot_draws, _ = simulate_batch(first_task)
-    grids = make_grids(scenario, pilot, pilot_draws, HIST_BINS, FAN_BINS)
-    del pilot, pilot_draws
+    grids = None
+    if backend == "loky" and workers > 1 and chunk_at(1) is not None:
+        # The workers start now, and one of them runs the pilot: the parent would otherwise
+        # import the model's kernels for it alone while the workers start on the same cores.
+        start_workers(workers)
+        grids = call_in_worker(workers, pilot_grids, first_task, HIST_BINS, FAN_BINS)
+    if grids is None:
+        grids = pilot_grids(first_task, HIST_BINS, FAN_BINS)
 
     h = scenario.horizon_months
     drivers, rounds = driver_inputs(scenario), funding_rounds(scenario)
