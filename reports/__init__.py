@@ -1,7 +1,8 @@
 """Results -> charts and the PDF risk report (the only package that imports matplotlib).
 
 ``build_report(run_dir)`` reads a finished run directory (never simulating again) and writes
-``report.pdf`` beside it, with every chart as ``charts/NAME.png`` and ``charts/NAME.svg``.
+``report.pdf`` beside it, with every chart as ``charts/NAME.png`` (and ``charts/NAME.svg`` with
+``charts=("png", "svg")``), drawn on all cores (:mod:`reports.parallel`).
 
 Modules, in the order data flows: :mod:`reports.data` (the numbers, from ``Results``),
 :mod:`reports.text` (words from numbers), :mod:`reports.charts` (chart functions drawing on an

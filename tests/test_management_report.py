@@ -220,9 +220,8 @@ def test_the_effects_are_the_without_rows_of_compare_csv(managed: pathlib.Path) 
 def test_both_charts_are_saved_as_files(managed: pathlib.Path) -> None:
     for name in ("management_timing", "credit_rcf"):
         png = managed / "charts" / f"{name}.png"
-        svg = managed / "charts" / f"{name}.svg"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
-        assert b"<svg" in svg.read_bytes()[:2000], name
+        assert not (managed / "charts" / f"{name}.svg").exists(), name  # SVG: on request
 
 
 @needs_poppler
