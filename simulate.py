@@ -58,6 +58,7 @@ __all__ = ["main", "run"]
 HERE = pathlib.Path(__file__).resolve().parent
 DEFAULT_NAME = "openai_2024"  # the built-in scenario `runway` runs without arguments
 DEFAULT_PATHS = 1_000_000
+CHARTS_HELP = "chart files beside the PDF: png (default), svg, or png,svg"
 DEFAULT_SEED = 2024
 MAX_SOBOL_EVALUATIONS = 50_000_000
 MAX_PATHS = 10**10  # about two hours on two cores; bigger runs belong on a cluster
@@ -78,6 +79,7 @@ FLAGS = {
     "until_ci": "--until-ci",
     "max_paths": "--max-paths",
     "time_limit": "--time-limit",
+    "charts": "--charts",
     "backend": "--backend",
     "scheduler": "--scheduler",
     "before": "--before",
@@ -364,6 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace the previous run in --out (swapped in whole when the new run is written)",
     )
     r.add_argument("--no-report", action="store_true", help="skip the PDF report")
+    r.add_argument("--charts", default="png", metavar="FORMATS", help=CHARTS_HELP)
     r.add_argument(
         "--compare",
         action="store_true",
@@ -399,6 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     res.add_argument("--quiet", action="store_true", help="no progress on stderr")
     res.add_argument("--no-report", action="store_true", help="skip the PDF report")
+    res.add_argument("--charts", default="png", metavar="FORMATS", help=CHARTS_HELP)
     cluster_options(res)
 
     a = sub.add_parser("ask", help="chance cash runs out before a date")
@@ -477,6 +481,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="rebuild the PDF report of a finished run")
     rep.add_argument("run_dir", type=pathlib.Path)
+    rep.add_argument("--charts", default="png", metavar="FORMATS", help=CHARTS_HELP)
+    rep.add_argument(
+        "--jobs", type=parse_jobs, default=None, help="drawing processes (default: all cores)"
+    )
     return p
 
 
@@ -576,6 +584,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.until_ci is None and (args.max_paths is not None or args.time_limit is not None):
         raise UsageError("max_paths", "runway run: {max_paths} and {time_limit} go with {until_ci}")
     _check_backend(args)
+    _check_charts(args)
     sets = args.sets or []
     scenario = load_scenario(args.scenario, variant=args.variant, sets=sets)
     if args.until_ci is not None and not scenario.questions:
@@ -631,11 +640,20 @@ def _check_backend(args: argparse.Namespace) -> None:
         )
 
 
+def _check_charts(args: argparse.Namespace) -> None:
+    """A bad --charts is told before the run, not after it."""
+    if not args.no_report:
+        from reports.pdf import chart_formats
+
+        chart_formats(args.charts)
+
+
 def cmd_resume(args: argparse.Namespace) -> int:
     from engine.readback import scenario_of
     from engine.rundir import reopen_run_dir
 
     _check_backend(args)
+    _check_charts(args)
     run_dir, manifest = reopen_run_dir(args.run_dir)
     scenario = scenario_of(args.run_dir, manifest)
     return _execute(args, scenario, manifest["run"], run_dir, resumed=True)
@@ -705,7 +723,7 @@ def _execute(
         from reports.pdf import write_report
 
         try:
-            write_report(results, run_dir.work)
+            write_report(results, run_dir.work, charts=args.charts, jobs=args.jobs)
         except OSError as error:
             problem = (
                 f"the report could not be written ({error.strerror or error}); the results are "
@@ -924,7 +942,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from reports.pdf import build_report
 
     try:
-        path = build_report(args.run_dir)
+        path = build_report(args.run_dir, charts=args.charts, jobs=args.jobs)
     except OSError as error:
         print(
             f"runway: {args.run_dir}: the report could not be written: {error.strerror or error}",

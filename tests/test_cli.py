@@ -156,3 +156,19 @@ def test_an_unexpected_error_is_one_line_with_the_details_in_a_file(monkeypatch,
 def test_escape_sequences_in_arguments_are_not_echoed_raw(capsys):
     code, _, err = run_cli(capsys, "run", BENCH, "--paths", "\x1b[2J")
     assert code == 2 and "\x1b" not in err and "\\x1b[2J" in err
+
+
+def test_charts_flag_asks_for_svg_and_a_bad_format_is_refused_before_the_run(capsys, tmp_path):
+    out = tmp_path / "run"
+    quick = ["--paths", "4000", "--seed", "3", "--jobs", "1", "--quiet"]
+    assert simulate.main(["run", BENCH, *quick, "--out", str(out), "--charts", "png,svg"]) == 0
+    assert (out / "charts" / "cash_fan.png").exists() and (out / "charts" / "cash_fan.svg").exists()
+    capsys.readouterr()
+
+    refused = tmp_path / "refused"
+    assert simulate.main(["run", BENCH, *quick, "--out", str(refused), "--charts", "pdf"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "--charts: unknown chart format 'pdf'; valid: png, svg"
+    assert not refused.exists()  # told before anything ran or was written
+    assert simulate.main(["report", str(out), "--charts", "svgg"]) == 2
+    assert "did you mean 'svg'?" in capsys.readouterr().err
