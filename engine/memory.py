@@ -64,7 +64,9 @@ __all__ = [
 
 MiB = 2**20
 DEFAULT_BUDGET_BYTES = 512 * MiB  # peak RSS of one process, default
-MIN_BUDGET_BYTES = 64 * MiB  # smallest budget accepted by parse_memory
+#: Smallest budget accepted by parse_memory: the baseline plus room for batches of thousands of
+#: paths (below the baseline every batch was 1 path and a run crawled without a word).
+MIN_BUDGET_BYTES = 256 * MiB
 BASELINE_BYTES = 160 * MiB  # interpreter, numpy, scipy, engine imports (~130 MiB measured)
 CELL = 8  # float64
 
@@ -147,7 +149,7 @@ def parse_memory(text: str) -> int:
     """A memory budget in bytes: "512M", "512MiB", "1G", "1.5GiB", "800000000" (bytes).
 
     K, M, G (with or without "iB" / "B") are powers of 1024. Raises ValueError (one line) for
-    anything else or anything under 64 MiB.
+    anything else or anything under MIN_BUDGET_BYTES (256 MiB).
     """
     s = str(text).strip().replace("_", "")
     m = re.fullmatch(r"(\d+(?:\.\d*)?|\.\d+)\s*([A-Za-z]*)", s)
@@ -161,5 +163,9 @@ def parse_memory(text: str) -> int:
         raise ValueError(f"memory budget '{text}' is over the maximum of 1 TiB")
     value = int(amount)
     if value < MIN_BUDGET_BYTES:
-        raise ValueError(f"memory budget '{text}' is under the minimum of 64 MiB")
+        raise ValueError(
+            f"memory budget '{text}' is under the minimum of {MIN_BUDGET_BYTES // MiB} MiB "
+            f"(Python, numpy and the engine take about {BASELINE_BYTES // MiB} MiB before any "
+            "path)"
+        )
     return value

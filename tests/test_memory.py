@@ -119,7 +119,7 @@ def test_long_horizon_gets_smaller_batches():
         ("1.5GiB", 3 * 2**29),
         ("2g", 2**31),
         ("800000000", 800_000_000),
-        ("65536K", 64 * MiB),
+        ("262144K", 256 * MiB),
     ],
 )
 def test_parse_memory_accepts(text, value):
@@ -129,8 +129,9 @@ def test_parse_memory_accepts(text, value):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("63M", "under the minimum of 64 MiB"),
-        ("1000", "under the minimum of 64 MiB"),
+        ("255M", "under the minimum of 256 MiB"),
+        ("96M", "about 160 MiB before any path"),
+        ("1000", "under the minimum of 256 MiB"),
         ("0", "under the minimum"),
         ("lots", "is not a memory size"),
         ("", "is not a memory size"),
