@@ -17,6 +17,7 @@ from cashflow.model import MAX_AMOUNT, Flows, explain_overflow, simulate_flows
 from cashflow.scenario import Scenario
 from distributions.errors import Problem, ScenarioError
 from distributions.seeding import batch_seed
+from engine.heap import keep_freed_memory
 from engine.histogram import Grid, Histograms, Packed, make_grid
 from engine.levers import lever_counts
 from engine.outcomes import Layout, PathOutcomes, outcomes_of
@@ -100,6 +101,7 @@ def simulate_batch(task: BatchTask) -> tuple[PathOutcomes, Draws, np.ndarray]:
     beyond ``MAX_AMOUNT`` or to NaN / infinity: every figure a run keeps is then finite and
     small enough that no sum, mean or histogram built from it can overflow.
     """
+    keep_freed_memory()  # once per process: the next batch reuses this one's memory
     scenario = task.scenario
     seed = batch_seed(task.entropy, task.index)
     with np.errstate(all="ignore"):  # out-of-range amounts are reported below, with their cause
