@@ -38,9 +38,14 @@ def text_width(text: str, size: float, weight: str = "normal") -> float:
     return w / 72.0
 
 
+#: Where a word too long for its line may break: after one of these, else at any character.
+BREAK_AFTER = "._-/"
+
+
 def wrap(text: str, width: float, size: float, weight: str = "normal") -> list[str]:
     """Greedy word wrap of ``text`` into lines at most ``width`` inches wide (a word longer
-    than the width is broken at characters). Explicit newlines are kept.
+    than the width is broken after its last fitting ``.``, ``_``, ``-`` or ``/``, else at
+    characters). Explicit newlines are kept.
 
     A line's width is the sum of its words' widths and the spaces between them (there is no
     kerning across a space), so each distinct word is measured once.
@@ -60,6 +65,10 @@ def wrap(text: str, width: float, size: float, weight: str = "normal") -> list[s
                 cut = len(word) - 1
                 while cut > 1 and text_width(word[:cut], size, weight) > width:
                     cut -= 1
+                # a dotted input name breaks after a dot (or _ - /) that fits, not mid-word
+                soft = max(word.rfind(c, 1, cut) for c in BREAK_AFTER)
+                if soft > 0:
+                    cut = soft + 1
                 lines.append(word[:cut])
                 word = word[cut:]
                 w = text_width(word, size, weight)
