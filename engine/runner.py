@@ -34,6 +34,7 @@ from engine.batch import (
     layout_of,
     pilot_grids,
 )
+from engine.heap import release_freed_memory
 from engine.histogram import DEFAULT_BINS
 from engine.levers import levers_of
 from engine.pool import (
@@ -272,6 +273,7 @@ def run(
         raise
     finally:
         reporter.close()
+        release_freed_memory()  # the batches' memory, kept between them (engine.heap)
     assert stop is not None
 
     return Results(
