@@ -218,6 +218,7 @@ class VariantOutcome:
     k_squares: np.ndarray | None = None
     d_squares: np.ndarray | None = None
     stratified: bool = False
+    kind: str = "variant"  # "base", "variant" (the file's [variants.NAME]) or "lever"
 
     def median_runway(self) -> int | str:
         """Median runway in months (ruin month + 1), or "beyond the horizon" when fewer than
@@ -271,8 +272,9 @@ class Comparison:
     def questions(self) -> pd.DataFrame:
         """One row per question date and variant (the base first): variant, description,
         before, probability and its 95% interval (ci_low, ci_high), the paired difference
-        from the base and its 95% CI (diff_low, diff_high), paths, and replicates: the
-        batches the intervals come from (0: Wilson and paired binomial intervals)."""
+        from the base and its 95% CI (diff_low, diff_high), paths, replicates: the batches
+        the intervals come from (0: Wilson and paired binomial intervals), and kind: "base",
+        "variant" (the file's) or "lever" (a management lever switched off)."""
         rows = []
         for qi, before in enumerate(self.dates):
             for vi, v in enumerate(self.variants):
@@ -288,6 +290,7 @@ class Comparison:
                         *a["difference_ci95"],
                         self.paths,
                         a["replicates"],
+                        v.kind,
                     )
                 )
         return pd.DataFrame(
@@ -304,6 +307,7 @@ class Comparison:
                 "diff_high",
                 "paths",
                 "replicates",
+                "kind",
             ],
         )
 
@@ -345,6 +349,7 @@ class Comparison:
             out.append(
                 {
                     "name": v.name,
+                    "kind": v.kind,
                     "description": v.description,
                     "median_runway_months": v.median_runway(),
                     "net_loss": {
@@ -580,6 +585,7 @@ def compare(
     assert done == paths
 
     years = layout_of(base).years
+    first_lever = 1 + len(names) - len(switches)  # the lever switches come after the variants
     outcomes = []
     for i in range(len(scenarios)):
         qs = hists[i].quantile(np.array(NET_LOSS_LEVELS))  # (years, 2)
@@ -597,6 +603,7 @@ def compare(
                 d_squares=d_squares[i].copy(),
                 stratified=replicates_apply(sampler, scenarios[i])
                 or replicates_apply(sampler, base),
+                kind="base" if i == 0 else "lever" if i >= first_lever else "variant",
             )
         )
     return Comparison(
@@ -635,5 +642,11 @@ def read_comparison(run_dir: str | pathlib.Path) -> pd.DataFrame | None:
     path = pathlib.Path(run_dir) / COMPARE_FILE
     if not path.is_file():
         return None
-    text = {"variant": str, "description": str, "before": str, "median_runway_months": str}
+    text = {
+        "variant": str,
+        "description": str,
+        "before": str,
+        "median_runway_months": str,
+        "kind": str,
+    }
     return pd.read_csv(path, dtype=text, keep_default_na=False)

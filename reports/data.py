@@ -440,6 +440,8 @@ def _lever_effects(
     if comparison is None:
         return None, None
     rows = comparison[comparison["variant"].isin([f"without {n}" for n in names])]
+    if "kind" in rows:  # the levers' rows (files written before the column: by name alone)
+        rows = rows[rows["kind"] == "lever"]
     dates = list(dict.fromkeys(rows["before"]))
     if not dates:
         return {}, None

@@ -176,7 +176,14 @@ def test_as_dict_shape(uncertain) -> None:
     assert d["paths"] == PATHS and d["seed"] == 5
     assert [v["name"] for v in d["variants"]] == ["base", "same", "same_value", "richer"]
     for v in d["variants"]:
-        assert set(v) == {"name", "description", "median_runway_months", "net_loss", "questions"}
+        assert set(v) == {
+            "name",
+            "kind",
+            "description",
+            "median_runway_months",
+            "net_loss",
+            "questions",
+        }
         assert set(v["net_loss"]) == {"2025", "2026"}
         assert set(v["net_loss"]["2025"]) == {"p50", "p95"}
         assert [q["before"] for q in v["questions"]] == ["2025-07-01", "2026-01-01", "2027-01-01"]

@@ -185,6 +185,8 @@ def test_compare_switches_each_lever_off_on_the_same_paths(tmp_path: pathlib.Pat
     q = c.questions()
     names = list(q["variant"].unique())
     assert names == ["base", "without cut", "without bridge", "without rcf"]
+    kinds = dict(zip(q["variant"], q["kind"], strict=True))
+    assert kinds == {"base": "base", **{n: "lever" for n in names[1:]}}
     # The same as running the scenario with the lever switched off (common random numbers:
     # the very same paths), computed separately.
     switches = (("without cut", "actions.cut.enabled"), ("without rcf", "credit.rcf.enabled"))
@@ -238,3 +240,28 @@ def test_runs_are_identical_whatever_the_hash_seed(tmp_path: pathlib.Path) -> No
     for name in ("results.npz", "summary.json", "management.csv", "credit_balance.csv"):
         for other in outs[1:]:
             assert (outs[0] / name).read_bytes() == (other / name).read_bytes(), name
+
+
+def test_compare_csv_says_what_kind_each_row_is(tmp_path: pathlib.Path) -> None:
+    """compare.csv's kind column: the base, the file's own variants, then the levers switched
+    off (tools need not parse "without NAME"); the report's lever effects read the levers'."""
+    from engine.compare import read_comparison, write_comparison
+    from reports.data import _lever_effects
+
+    text = STOCHASTIC + '\n[variants.richer]\ndescription = "more cash"\nstarting_cash = 90\n'
+    c = compare(scenario_file(tmp_path, text), paths=8_000, seed=2, jobs=1)
+    write_comparison(c, tmp_path)
+    q = read_comparison(tmp_path)
+    assert q is not None
+    kinds = dict(zip(q["variant"], q["kind"], strict=False))
+    assert kinds == {
+        "base": "base",
+        "richer": "variant",
+        "without cut": "lever",
+        "without bridge": "lever",
+        "without rcf": "lever",
+    }
+    assert [v["kind"] for v in c.as_dict()["variants"]] == list(kinds.values())
+    effects, at = _lever_effects(q, ["cut", "rcf"], "2026-01-01")
+    assert at == "2026-01-01" and effects is not None
+    assert {n: e["kind"] for n, e in effects.items()} == {"cut": "lever", "rcf": "lever"}
