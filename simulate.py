@@ -37,16 +37,20 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from distributions.errors import (
-    RunDirError,
-    RunwayError,
-    RunwayWarning,
-    ScenarioError,
-    UsageError,
-    escape_controls,
-)
-from distributions.samplers import SAMPLERS
-from engine.wording import ci_text, pct, runway_words
+try:  # Ctrl-C while the first modules load (numpy: ~0.1 s), before main() handles it
+    from distributions.errors import (
+        RunDirError,
+        RunwayError,
+        RunwayWarning,
+        ScenarioError,
+        UsageError,
+        escape_controls,
+    )
+    from distributions.samplers import SAMPLERS
+    from engine.wording import ci_text, pct, runway_words
+except KeyboardInterrupt:
+    print("runway: interrupted", file=sys.stderr)
+    raise SystemExit(130) from None
 
 if TYPE_CHECKING:
     from cashflow.scenario import Scenario

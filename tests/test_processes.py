@@ -381,3 +381,26 @@ def test_a_checkpoint_write_struck_by_ctrl_c_raises_the_interrupt(tmp_path, monk
     with pytest.raises(KeyboardInterrupt):
         store.save(FakeState())  # type: ignore[arg-type]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_while_the_first_modules_load_is_one_line():
+    """Before main() installs its handlers, `python simulate.py` imports numpy (about 0.1 s):
+    a Ctrl-C there is "runway: interrupted" and exit 130, not a traceback. The interrupt is
+    raised by an import hook, deterministically, where the first Runway module loads."""
+    code = f"""
+import runpy, sys
+class Strike:
+    def find_spec(self, name, path=None, target=None):
+        if name == "engine.wording":
+            raise KeyboardInterrupt
+        return None
+sys.meta_path.insert(0, Strike())
+sys.argv = ["simulate.py", "--help"]
+runpy.run_path({str(ROOT / "simulate.py")!r}, run_name="__main__")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.strip() == "runway: interrupted"
+    assert done.stdout == ""
