@@ -13,7 +13,7 @@ Outputs (:func:`parse_output`), one number per simulated path:
 - ``loss YYYY``: the net loss of that calendar year (costs - revenue; the part of the year
   within the horizon).
 
-Factors, in ``Scenario.inputs()`` order then event order:
+Factors, in ``Scenario.inputs()`` order, then event order, then line steps:
 
 - every non-constant per-path input (:func:`cashflow.draws.per_path_inputs`), distributed as
   its Spec;
@@ -21,7 +21,10 @@ Factors, in ``Scenario.inputs()`` order then event order:
   occurrence uniform ``EVENT:u`` (it happens where ``u < probability``), named
   ``"EVENT (closes)"`` for a round and ``"EVENT (happens)"`` for a shock: its index answers
   "does the raise matter?";
-- for a ``per = "horizon"`` shock without ``month``, its month uniform, ``"SHOCK (month)"``.
+- for a ``per = "horizon"`` shock without ``month``, its month uniform, ``"SHOCK (month)"``;
+- for every line step that may or may not happen, its occurrence uniform ``LINE.steps[i]:u``
+  (it happens where ``u < probability``), ``"LINE.steps[i] (happens)"``: a hire that may not
+  come is a factor like a round that may not close.
 
 Everything else the model draws (per-month and per-year inputs, growth noise, volatility, the
 monthly hits of ``per = "month"`` shocks) is the model's intrinsic noise. It is treated as one
@@ -224,6 +227,11 @@ def factors_of(scenario: Scenario) -> list[Factor]:
         if isinstance(event, Shock) and event.month is None:
             key = f"{event.name}:month_u"
             out.append(Factor(f"{event.name} (month)", key, True, _uniform_ppf))
+    for line in scenario.lines:  # a step on some paths only: does it matter?
+        for i, step in enumerate(line.steps or ()):
+            if _may_or_may_not(step.probability):
+                name = f"{line.name}.steps[{i}]"
+                out.append(Factor(f"{name} (happens)", f"{name}:u", True, _uniform_ppf))
     return out
 
 

@@ -321,3 +321,33 @@ def test_table_text_csv_and_chart(additive, tmp_path):
     assert labels == list(table["input"][:3]) and ticks == sorted(ticks, reverse=True)
     fig.savefig(tmp_path / "chart.png")
     assert (tmp_path / "chart.png").stat().st_size > 1000
+
+
+def test_a_step_that_may_not_happen_is_a_factor(tmp_path):
+    """A step of 1.0 a month from the first month on the cost line, on half the paths (B ~
+    Bernoulli(0.5)): loss 2024 = 12 (C - R) + 12 B, so Var = 144 (S_COST^2 + S_REV^2) + 36 and
+    each index is its share (additive: first order = total)."""
+    text = ADDITIVE.replace(
+        "growth = 0\n\n[events.round]",
+        'growth = 0\nsteps = [ { month = "2024-01", add = 1.0, probability = 0.5 } ]\n\n'
+        "[events.round]",
+    )
+    assert text.count("steps") == 1
+    path = tmp_path / "steps.toml"
+    path.write_text(text)
+    scenario = load_scenario(path)
+    names = [f.name for f in factors_of(scenario)]
+    assert names == [*FACTORS, "costs.steps[0] (happens)"]
+
+    parts = {"sales.start": 144 * S_REV**2, "costs.start": 144 * S_COST**2}
+    parts["costs.steps[0] (happens)"] = 144 * 0.25
+    total = sum(parts.values())
+    res = sensitivity(scenario, "loss 2024", paths=paths_for(len(names)), seed=5, n_resamples=200)
+    for i, name in enumerate(res.inputs):
+        s = parts.get(name, 0.0) / total
+        check_index(name, res.first_order[i], res.first_low[i], res.first_high[i], s)
+        check_index(name, res.total[i], res.total_low[i], res.total_high[i], s)
+    # a step that always happens is no factor
+    fixed = tmp_path / "fixed.toml"
+    fixed.write_text(text.replace("probability = 0.5 }", "probability = 1 }"))
+    assert [f.name for f in factors_of(load_scenario(fixed))] == FACTORS
