@@ -42,6 +42,7 @@ __all__ = [
     "apply_sets",
     "attribute",
     "describe_sets",
+    "format_key",
     "format_value",
     "parse_set",
     "whole_table",
@@ -334,14 +335,15 @@ def format_value(value: object) -> str:
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
     if isinstance(value, dict):
-        items = ", ".join(f"{_key(k)} = {format_value(v)}" for k, v in value.items())
+        items = ", ".join(f"{format_key(k)} = {format_value(v)}" for k, v in value.items())
         return "{" + items + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(format_value(v) for v in value) + "]"
     return _string(str(value))
 
 
-def _key(key: object) -> str:
+def format_key(key: object) -> str:
+    """One key of a dotted key path written as TOML: bare when it can be, else quoted."""
     text = str(key)
     return text if _SEGMENT.fullmatch(text) else _string(text)
 
