@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from distributions.errors import RunwayError, RunwayWarning, UsageError, did_you_mean
@@ -47,12 +47,16 @@ __all__ = [
     "WorkersLost",
     "available_cores",
     "call_in_worker",
+    "executor",
     "interrupt_of",
+    "lost_worker_errors",
     "resolve_jobs",
     "results_in_order",
     "start_workers",
     "stop_on_signals",
     "stop_workers",
+    "submit",
+    "wait",
     "workers_for",
 ]
 
@@ -248,7 +252,7 @@ def results_in_order(
         assert scheduler  # a dask backend without a scheduler is refused above
         client = _connect(scheduler)
     try:
-        lost = _lost_worker_errors(backend)
+        lost = lost_worker_errors(backend)
         first = start  # the first chunk not yielded yet
         restarts = 0
         while True:
@@ -296,9 +300,9 @@ def _pool(
     return _dask_pool(chunk_at, grids, client, first, work)
 
 
-def _executor(workers: int) -> Any:
+def executor(workers: int) -> Any:
     """joblib's reusable loky executor of ``workers`` processes: the same one (its processes
-    kept) for every call with the same ``workers``."""
+    kept) for every call with the same ``workers``. Submit to it with :func:`submit`."""
     from joblib.executor import get_memmapping_executor
 
     # loky's resource tracker (started with the first pool, with these -W options) removes the
@@ -316,6 +320,44 @@ def _executor(workers: int) -> Any:
     )
 
 
+def submit(pool: Any, fn: Callable[..., Any], *args: Any) -> Any:
+    """``pool.submit(fn, *args)`` (a future) with Ctrl-C kept from any worker it starts: loky
+    starts missing workers on a submit, and a new process inherits an ignored SIGINT through
+    ``exec``. A terminal's Ctrl-C reaches every process of the group, and one that hit a worker
+    still importing (before its initializer ignores SIGINT) printed a traceback."""
+    with _ctrl_c_blocked():
+        return pool.submit(fn, *args)
+
+
+def wait(pool: Any, future: Any) -> Any:
+    """The result of a future of :func:`submit` (its own exception as is; an error of
+    :func:`lost_worker_errors` when a worker died), unsticking the pool when a worker died
+    unnoticed (see :func:`_loky_result`)."""
+    return _loky_result(pool, future)
+
+
+@contextlib.contextmanager
+def _ctrl_c_blocked() -> Iterator[None]:
+    """SIGINT ignored (so inherited ignored by the processes started inside) and blocked (so one
+    arriving meanwhile waits for the handler: Linux keeps a blocked signal pending even when
+    ignored). Only in the main thread, where Python handles signals, and only over Python's own
+    handler."""
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGINT) is None  # a handler Python did not install
+    ):
+        yield
+        return
+    blockable = hasattr(signal, "pthread_sigmask")
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if blockable else None
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        if mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
 def _import_the_model() -> int:
     """Run in each worker by :func:`start_workers`: import what simulating a batch needs."""
     import scipy.special  # noqa: F401  (the samplers' kernels import it on first use)
@@ -331,9 +373,9 @@ def start_workers(workers: int) -> None:
     run then finds the pool ready (:func:`results_in_order` uses the same executor)."""
     if workers <= 1:
         return
-    executor = _executor(workers)
+    pool = executor(workers)
     for _ in range(workers):
-        executor.submit(_import_the_model)
+        submit(pool, _import_the_model)
 
 
 def call_in_worker(workers: int, fn: Callable[..., _Result], *args: Any) -> _Result | None:
@@ -341,11 +383,11 @@ def call_in_worker(workers: int, fn: Callable[..., _Result], *args: Any) -> _Res
     result, or its own exception; None when the worker died (the caller then computes it
     itself). Ctrl-C kills the pool. For work that would otherwise be the parent's alone while
     the workers start (the run's pilot), which also spares the parent its imports."""
-    executor = _executor(workers)
-    future = executor.submit(fn, *args)
+    pool = executor(workers)
+    future = submit(pool, fn, *args)
     try:
-        result: _Result = _loky_result(executor, future)
-    except _lost_worker_errors("loky"):
+        result: _Result = _loky_result(pool, future)
+    except lost_worker_errors("loky"):
         stop_workers()
         return None
     except KeyboardInterrupt:
@@ -364,14 +406,14 @@ def _loky_pool(
     """Chunks from ``first`` on, on joblib's reusable loky pool of ``workers`` processes (the
     one ``joblib.Parallel`` uses); any exception, or closing this generator, cancels the rest
     and kills the workers."""
-    executor = _executor(workers)
+    pool = executor(workers)
     try:
         yield from _ordered(
             chunk_at,
             first,
             window=2 * workers,
-            submit=lambda i, group: executor.submit(work, group, grids),
-            result_of=lambda future: _loky_result(executor, future),
+            submit=lambda i, group: submit(pool, work, group, grids),
+            result_of=lambda future: _loky_result(pool, future),
             cancel=_finish,
         )
     except GeneratorExit:  # the consumer has all it needs: the pool stays for the next run
@@ -559,8 +601,9 @@ def _dask_result(future: Any, client: Any) -> Any:
         ) from None
 
 
-def _lost_worker_errors(backend: str) -> tuple[type[BaseException], ...]:
-    """The exceptions by which joblib tells that a worker died under a chunk."""
+def lost_worker_errors(backend: str = "loky") -> tuple[type[BaseException], ...]:
+    """The exceptions by which joblib tells that a worker died under a chunk (or that the pool
+    is broken by an earlier death)."""
     from concurrent.futures.process import BrokenProcessPool as StdBrokenProcessPool
 
     from joblib.externals.loky.process_executor import BrokenProcessPool, TerminatedWorkerError

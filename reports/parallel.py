@@ -18,14 +18,8 @@ so the files are the same bytes; only the time differs.
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import os
-import signal
-import sys
-import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -59,11 +53,11 @@ class Drawing:
         self.processes = max(1, workers)  # this one and the pool's
         self.executor: Any = None
         if workers > 1:
-            start = _executor(workers)
-            try:
-                with _ctrl_c_blocked():  # for the workers (and loky's trackers) started here
-                    self.executor = start()
-                    self.executor.submit(warm_up)  # imports overlap this process reading the run
+            from engine import pool
+
+            try:  # the simulation's pool settings (a pool left by a run is reused, shrunk)
+                self.executor = pool.executor(workers - 1)
+                pool.submit(self.executor, warm_up)  # imports overlap this process reading
             except OSError:  # no process pool here (no semaphores, ...): everything drawn here
                 self.executor, self.processes = None, 1
 
@@ -83,13 +77,15 @@ class Drawing:
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Pending:
         """Draw ``fn(*args)`` on the pool (here and now with one process)."""
+        from engine import pool
+
         job = Pending(fn, args)
         if self.executor is None:
             job.done = recorded(fn, *args)
             return job
         try:
-            job.future = self.executor.submit(recorded, fn, *args)
-        except _lost_worker_errors():  # the pool broke before: draw it here
+            job.future = pool.submit(self.executor, recorded, fn, *args)
+        except pool.lost_worker_errors():  # the pool broke before: draw it here
             job.done = self._instead(job)
         return job
 
@@ -112,13 +108,13 @@ class Drawing:
         return out
 
     def _wait(self, job: Pending) -> tuple[Any, _Warnings]:
-        from engine.pool import _loky_result
+        from engine import pool
 
         if self.executor is None:  # stopped when a worker died: the rest is drawn here
             return recorded(job.fn, *job.args)
         try:
-            done: tuple[Any, _Warnings] = _loky_result(self.executor, job.future)
-        except _lost_worker_errors():
+            done: tuple[Any, _Warnings] = pool.wait(self.executor, job.future)
+        except pool.lost_worker_errors():
             return self._instead(job)
         return done
 
@@ -152,59 +148,3 @@ def warm_up() -> None:
     import reports.compare_page
     import reports.management_page
     import reports.pages  # noqa: F401
-
-
-def _executor(workers: int) -> Callable[[], Any]:
-    """What gets joblib's reusable loky pool with ``workers - 1`` processes (everything it
-    needs imported already), set up as the simulation sets up its own
-    (:func:`engine.pool._loky_pool`): a watchdog in each worker that also ignores Ctrl-C, the
-    same idle timeout and native thread limits. After a run on all cores, its pool is the one
-    reused (shrunk by one)."""
-    from joblib.executor import get_memmapping_executor
-
-    from engine.pool import IDLE_WORKER_SECONDS, TRACKER_QUIET, _worker_env, watch_main_process
-
-    if TRACKER_QUIET not in sys.warnoptions:  # see engine.pool._loky_pool
-        sys.warnoptions.append(TRACKER_QUIET)
-    return functools.partial(
-        get_memmapping_executor,
-        workers - 1,
-        max_nbytes=None,
-        timeout=IDLE_WORKER_SECONDS,
-        initializer=watch_main_process,
-        initargs=(os.getpid(),),
-        env=_worker_env(workers),
-    )
-
-
-@contextlib.contextmanager
-def _ctrl_c_blocked() -> Iterator[None]:
-    """Processes started inside never see Ctrl-C: SIGINT is ignored for the block, and a
-    process inherits an ignored signal through ``exec``. A terminal's Ctrl-C reaches every
-    process of the group, and interrupted a worker still importing (before the pool's
-    initializer makes it ignore SIGINT), which printed a traceback. SIGINT is also blocked
-    meanwhile, so that one arriving here waits for its handler (Linux keeps a blocked signal
-    pending even when ignored). Only in the main thread, where Python handles signals."""
-    blockable = hasattr(signal, "pthread_sigmask")
-    if threading.current_thread() is not threading.main_thread() or (
-        signal.getsignal(signal.SIGINT) is None  # a handler Python did not install
-    ):
-        yield
-        return
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if blockable else None
-    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, handler)
-        if mask is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-
-
-def _lost_worker_errors() -> tuple[type[BaseException], ...]:
-    """How loky tells that a worker died (or that the pool is broken by an earlier death)."""
-    from concurrent.futures.process import BrokenProcessPool as StdBrokenProcessPool
-
-    from joblib.externals.loky.process_executor import BrokenProcessPool, TerminatedWorkerError
-
-    return (TerminatedWorkerError, BrokenProcessPool, StdBrokenProcessPool)
