@@ -15,7 +15,7 @@ layout the cash model works in:
 
 Noise (names use ``:``, inputs use ``.``, so the two never share a stream):
 
-- ``LINE:growth_z`` (n, H) standard normals of a ``start`` line with ``growth_noise``
+- ``LINE:growth_z`` (n, H) standard normals of a growing line (``Line.grows``) with ``growth_noise``
   (column 0 is unused: growth compounds from t = 1);
 - ``LINE:volatility_z`` (n, H) standard normals of a line with ``volatility``;
 - ``LINE.steps[i]:u`` (n, 1) occurrence uniforms of step i of a line (it happens where
@@ -208,7 +208,7 @@ def _noise(
     horizon = scenario.horizon_months
     noise: dict[str, np.ndarray] = {}
     for line in scenario.lines:
-        if line.start is not None and not _is_zero(line.growth_noise):
+        if line.grows and not _is_zero(line.growth_noise):
             key = f"{line.name}:growth_z"
             noise[key] = stream(seed, key).standard_normal((horizon, n)).T
         if not _is_zero(line.volatility):

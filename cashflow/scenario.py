@@ -78,6 +78,12 @@ class Line:
     source: str | None = None
 
     @property
+    def grows(self) -> bool:
+        """True when the line's amount compounds a growth rate: a ``start`` line, or a plan
+        that goes on with ``after_plan = "growth"`` (its ``growth_noise`` then applies)."""
+        return self.start is not None or (self.plan is not None and self.plan.growth_after)
+
+    @property
     def cash_delay(self) -> Delay | None:
         """When the line's cash moves: its ``collection`` (revenue) or ``payment`` (cost)."""
         return self.collection if self.collection is not None else self.payment

@@ -81,8 +81,7 @@ def path_bytes(scenario: Scenario) -> int:
     per_path = sum(vary[name] == "path" for name in uncertain)
     by_month = sum(vary[name] != "path" for name in uncertain)  # "month" or "year": (n, H)
     noise_z = sum(
-        (line.start is not None and not _is_zero(line.growth_noise))
-        + (not _is_zero(line.volatility))
+        (line.grows and not _is_zero(line.growth_noise)) + (not _is_zero(line.volatility))
         for line in scenario.lines
     )
     hits = sum(isinstance(e, Shock) and e.per == "month" for e in scenario.events)

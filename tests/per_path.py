@@ -45,8 +45,9 @@ def _growth(scenario: Scenario, draws: Draws, line: Line, i: int, t: int) -> flo
     g = value(inp[f"{line.name}.growth"], i, t) if line.growth is not None else 0.0
     if line.growth_per == "year":
         g = (1.0 + g) ** (1.0 / 12.0) - 1.0
-    if f"{line.name}:growth_z" in noise:
-        g += value(inp[f"{line.name}.growth_noise"], i, t) * noise[f"{line.name}:growth_z"][i, t]
+    sd = value(inp[f"{line.name}.growth_noise"], i, t) if line.growth_noise is not None else 0.0
+    if sd != 0.0:  # from the scenario, not from what the model drew: a missing draw must fail
+        g += sd * noise[f"{line.name}:growth_z"][i, t]
     return 1.0 + g
 
 
