@@ -65,12 +65,13 @@ def join(path: str, key: object) -> str:
 @dataclass
 class Checker:
     """Collects problems; ``inputs`` collects every spec that parsed, by its input name;
-    ``cache`` memoises parsed specs (see :meth:`spec`)."""
+    ``cache`` memoises parsed specs (see :meth:`spec`) and the rows of plan files, for every
+    parse of a file's variants."""
 
     base_dir: pathlib.Path | None = None
     problems: list[Problem] = field(default_factory=list)
     inputs: dict[str, Spec] = field(default_factory=dict)
-    cache: dict[tuple[Any, ...], Spec | ScenarioError] = field(default_factory=dict)
+    cache: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     def add(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message))

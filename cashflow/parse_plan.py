@@ -21,7 +21,7 @@ from distributions.errors import ScenarioError
 
 from ._check import Checker, join, type_name
 from .calendar import month_index, month_label_at, parse_month
-from .plan_files import PlanFile, read_plan
+from .plan_files import PlanFile, plan_rows, read_plan
 from .scenario import Action, Delay, Line, Plan, Step, Window
 
 __all__ = ["MAX_STEPS", "PLAN_KEYS", "check_cash_delays", "parse_plan_keys"]
@@ -311,8 +311,12 @@ def _plan_file(
         sheet=text.get("sheet"),
         path=path,
     )
+    read = ("plan rows", kind, str(file.resolve()), source.sheet)
     try:
-        found = read_plan(source)
+        rows = chk.cache.get(read)  # a file read once per load, whatever the lines using it
+        if rows is None:
+            rows = chk.cache[read] = plan_rows(source)
+        found = read_plan(source, rows)
     except ScenarioError as error:
         chk.problems.extend(error.problems)
         return where, None

@@ -22,7 +22,7 @@ import math
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from distributions.errors import ScenarioError, did_you_mean
 from distributions.families import Context
 from distributions.finite import MAX_CSV_BYTES, MAX_OBSERVATIONS, _csv_text, _size
 
-__all__ = ["MAX_PLAN_ROWS", "PlanFile", "read_plan"]
+__all__ = ["MAX_PLAN_ROWS", "PlanFile", "plan_rows", "read_plan"]
 
 MAX_PLAN_ROWS = MAX_OBSERVATIONS  # rows of a plan file (the limit of an empirical column)
 _MONTH = re.compile(r"(\d{4})-(\d{1,2})(?:-(\d{1,2}))?")
@@ -63,21 +63,12 @@ class PlanFile:
         return f"{self.path}.{key}"
 
 
-def read_plan(plan: PlanFile) -> dict[Month, float]:
-    """The plan's amounts by ``(year, month)``; a ScenarioError for anything wrong."""
-    if plan.kind == "csv":
-        text = _csv_text(plan.file, plan.where, Context(plan.key("csv"), "plan"))
-        rows = csv.reader(io.StringIO(text, newline=""))
-        try:
-            return _table(plan, rows, first_line=1)
-        except csv.Error as error:
-            fail(plan.key("csv"), f"cannot read {plan.where}: {error}")
-    return _table(plan, _xlsx_rows(plan), first_line=1)
-
-
-def _table(plan: PlanFile, rows: Iterator[Iterable[Any]], *, first_line: int) -> dict[Month, float]:
-    """The plan of a table's rows (the first is the header)."""
-    first = next(rows, None)
+def read_plan(plan: PlanFile, rows: list[tuple[Any, ...]] | None = None) -> dict[Month, float]:
+    """The plan's amounts by ``(year, month)``, from ``rows`` (:func:`plan_rows` of its file,
+    read once for every line that uses the file) or read now; a ScenarioError for anything
+    wrong."""
+    rows = plan_rows(plan) if rows is None else rows
+    first = rows[0] if rows else None
     if first is None:
         fail(plan.key(plan.kind), f"{plan.where} is empty")
     header = [_header(cell) for cell in first]
@@ -85,8 +76,8 @@ def _table(plan: PlanFile, rows: Iterator[Iterable[Any]], *, first_line: int) ->
     month_col = _column(plan, header, plan.month_column, "month_column")
     out: dict[Month, float] = {}
     seen: dict[Month, int] = {}
-    for line, row in enumerate(rows, start=first_line + 1):
-        if line - first_line > MAX_PLAN_ROWS:
+    for line, row in enumerate(rows[1:], start=2):
+        if line - 1 > MAX_PLAN_ROWS:
             fail(
                 plan.key(plan.kind),
                 f"{plan.where} has more than {MAX_PLAN_ROWS:,} rows; at most "
@@ -121,6 +112,11 @@ def _table(plan: PlanFile, rows: Iterator[Iterable[Any]], *, first_line: int) ->
             fail(
                 plan.key("column"),
                 f"{at} column '{plan.column}' is not a finite number (got {show(amount_cell)})",
+            )
+        if amount < 0:  # as for an amount written in the scenario
+            fail(
+                plan.key("column"),
+                f"{at} column '{plan.column}' must be >= 0 (got {show(amount_cell)})",
             )
         out[month] = amount
     return out
@@ -176,6 +172,19 @@ def _number(cell: Any) -> float | None:
     else:
         return None
     return x if math.isfinite(x) else None
+
+
+def plan_rows(plan: PlanFile) -> list[tuple[Any, ...]]:
+    """The rows of the plan's file (its sheet), the header first, as cell values: at most one
+    past the row limit (a larger table is then refused by :func:`read_plan`)."""
+    if plan.kind == "csv":
+        text = _csv_text(plan.file, plan.where, Context(plan.key("csv"), "plan"))
+        try:
+            reader = csv.reader(io.StringIO(text, newline=""))
+            return [tuple(row) for row in itertools.islice(reader, MAX_PLAN_ROWS + 2)]
+        except csv.Error as error:
+            fail(plan.key("csv"), f"cannot read {plan.where}: {error}")
+    return list(_xlsx_rows(plan))
 
 
 # -- XLSX ---------------------------------------------------------------------------------------

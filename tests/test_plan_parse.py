@@ -273,6 +273,10 @@ BAD = [
         "'1,5')",
     ),
     (
+        PLAN + 'plan = { csv = "negative.csv", column = "a" }\n',
+        "lines.p.plan.column: csv file 'negative.csv' line 3 column 'a' must be >= 0 (got '-3')",
+    ),
+    (
         PLAN + 'plan = { csv = "nomonth.csv", column = "a" }\n',
         "lines.p.plan.month_column: csv file 'nomonth.csv' line 3: 'Feb 2024' in column 'month' "
         'is not a month (write "YYYY-MM" or a date)',
@@ -435,6 +439,7 @@ def _files(tmp_path: pathlib.Path) -> None:
     (tmp_path / "dup.csv").write_text("month,a\n2024-01,1\n2024-02,1\n2024-02,2\n")
     (tmp_path / "text.csv").write_text('month,a\n2024-01,1\n2024-02,"1,5"\n')
     (tmp_path / "nomonth.csv").write_text("month,a\n2024-01,1\nFeb 2024,1\n")
+    (tmp_path / "negative.csv").write_text("month,a\n2024-01,1\n2024-02,-3\n")
 
 
 @pytest.mark.parametrize(("snippet", "message"), BAD, ids=[_id(case) for case in BAD])
