@@ -72,12 +72,19 @@ class Draws:
 
 
 def occurs(draws: Draws, event: str) -> np.ndarray:
-    """(n,) bool: where the funding round or ``per = "horizon"`` shock named ``event`` happens
-    at all (closes, for a round): its uniform ``EVENT:u`` is below its probability (the month-0
-    value if the probability varies). When, and whether within the horizon, is another matter."""
+    """(n,) bool: where the funding round, ``per = "horizon"`` shock or line step named
+    ``event`` happens at all (closes, for a round): its uniform ``EVENT:u`` is below its
+    probability (the month-0 value if the probability varies). When, and whether within the
+    horizon, is another matter."""
     p = draws.inputs[f"{event}.probability"][:, :1]
     hit = np.broadcast_to(draws.noise[f"{event}:u"] < p, (draws.n, 1))
     return np.array(hit[:, 0])  # a writable copy
+
+
+def path_values(a: np.ndarray) -> np.ndarray | float:
+    """The month-0 values of an input's (n, ·) or (1, ·) array: (n,), or a float for a
+    constant (the cheapest to broadcast)."""
+    return float(a[0, 0]) if a.shape == (1, 1) else a[:, 0]
 
 
 def month_year_index(scenario: Scenario) -> np.ndarray:

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cashflow import calendar, plan_model
-from cashflow.draws import Draws, occurs
+from cashflow.draws import Draws, occurs, path_values
 from cashflow.management import ManagedFlows, Management, manage, touched_groups
 from cashflow.scenario import Funding, Line, Scenario, Shock
 from distributions._require import fmt
@@ -143,11 +143,6 @@ def _scalar(a: np.ndarray) -> np.ndarray | float:
     return float(a[0, 0]) if a.shape == (1, 1) else a
 
 
-def _per_path(a: np.ndarray) -> np.ndarray | float:
-    """Month-0 values as an (n,) vector, or a float for a constant."""
-    return float(a[0, 0]) if a.shape == (1, 1) else a[:, 0]
-
-
 def _first_col(a: np.ndarray) -> np.ndarray:
     """Month-0 values: (n, 1) or (1, 1)."""
     return a[:, :1]
@@ -184,7 +179,7 @@ def _start_into(ctx: _Context, line: Line, out: np.ndarray) -> None:
     name = line.name
     start_in = ctx.draws.inputs[f"{name}.start"]
     by_month_start = start_in.shape[1] > 1  # vary "month" / "year": start_t * growth factor_t
-    start = 1.0 if by_month_start else _per_path(start_in)
+    start = 1.0 if by_month_start else path_values(start_in)
     growth = ctx.inp(f"{name}.growth")
     z = ctx.draws.noise.get(f"{name}:growth_z")
     if growth is not None and line.growth_per == "year":
@@ -396,7 +391,7 @@ def simulate_flows(scenario: Scenario, draws: Draws, *, keep_funding: bool = Fal
         managed = ManagedFlows(revenue, costs, cash, groups, funding)
         done = manage(scenario, draws, managed)
         return Flows(revenue=revenue, costs=costs, funding=funding, cash=cash, management=done)
-    cash[:, 0] += _per_path(draws.inputs["starting_cash"])
+    cash[:, 0] += path_values(draws.inputs["starting_cash"])
     _running(np.add, cash)
     return Flows(revenue=revenue, costs=costs, funding=funding, cash=cash)
 
@@ -657,7 +652,7 @@ class _Replay:
         costs = sum((a for k, a in monthly.items() if kinds[k] == "cost"), np.zeros((n, h)))
         funding = sum((a for k, a in monthly.items() if kinds[k] == "funding"), np.zeros((n, h)))
         cash = revenue - costs + funding
-        cash[:, 0] += _per_path(self.d.inputs["starting_cash"])
+        cash[:, 0] += path_values(self.d.inputs["starting_cash"])
         cash = np.cumsum(cash, axis=1)
         checks = [
             ("the monthly revenue", revenue, ("revenue",)),

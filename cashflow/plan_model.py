@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cashflow.draws import Draws
+from cashflow.draws import Draws, occurs, path_values
 from cashflow.scenario import Line
 
 __all__ = [
@@ -35,11 +35,6 @@ def _months(a: np.ndarray) -> Months:
         return int(np.floor(a[0, 0]))
     months: np.ndarray = np.floor(a[:, 0]).astype(np.int64)
     return months
-
-
-def _per_path(a: np.ndarray) -> np.ndarray | float:
-    """Values of an (n, 1) or (1, 1) input: (n,) or a float."""
-    return float(a[0, 0]) if a.shape == (1, 1) else a[:, 0]
 
 
 def _values(months: np.ndarray) -> list[int]:
@@ -93,7 +88,7 @@ def start_from_into(draws: Draws, line: Line, out: np.ndarray, first: Months) ->
     ``1 + g_s`` for every later month s (before it: anything; :func:`apply_window` zeroes it)."""
     start_in = draws.inputs[f"{line.name}.start"]
     by_month_start = start_in.shape[1] > 1  # vary "month" / "year": start_t * growth factor_t
-    start = 1.0 if by_month_start else _per_path(start_in)
+    start = 1.0 if by_month_start else path_values(start_in)
     growth = _Growth(draws, line)
     by_month = out.T
     horizon = by_month.shape[0]
@@ -151,15 +146,12 @@ def plan_into(draws: Draws, line: Line, out: np.ndarray) -> None:
 
 def add_steps(draws: Draws, line: Line, out: np.ndarray) -> None:
     """Add each step's ``add`` from its month on, on the paths where it happens."""
-    n = out.shape[0]
     for i in range(len(line.steps or ())):
         prefix = f"{line.name}.steps[{i}]"
         add = draws.inputs[f"{prefix}.add"]
-        happens = np.broadcast_to(
-            draws.noise[f"{prefix}:u"] < draws.inputs[f"{prefix}.probability"], (n, 1)
-        )[:, 0]
+        happens = occurs(draws, prefix)
         month = _months(draws.inputs[f"{prefix}.month"])
-        value = _per_path(add)
+        value = path_values(add)
         if isinstance(month, int) and happens.all():
             out[:, month:] += value if isinstance(value, float) else add
             continue
@@ -204,7 +196,7 @@ def add_cash_timing(draws: Draws, line: Line, amount: np.ndarray, timing: np.nda
     sign = 1.0 if line.kind == "revenue" else -1.0
     coef: np.ndarray | float = sign
     if delay.bad_debt is not None:
-        coef = sign * (1.0 - _per_path(draws.inputs[f"{line.name}.{key}.bad_debt"]))
+        coef = sign * (1.0 - path_values(draws.inputs[f"{line.name}.{key}.bad_debt"]))
     if sign > 0:
         timing -= amount
     else:
