@@ -256,19 +256,20 @@ class Checker:
             op = ">" if strict else ">="
             self.add(path, f"must be {op} {fmt(low)} (got {fmt(x)})")
 
-    def probability(self, spec: Spec | None, path: str) -> None:
-        """Every value ``spec`` can take must lie within [0, 1]."""
+    def probability(self, spec: Spec | None, path: str, what: str = "probability") -> None:
+        """Every value ``spec`` can take must lie within [0, 1] (``what``: the word for it in
+        the message, "probability" or "share")."""
         if spec is None:
             return
         low, high = self.bounds(spec)
         if low >= 0.0 and high <= 1.0:
             return
         if spec.is_constant:
-            self.add(path, f"a probability must lie within [0, 1] (got {fmt(low)})")
+            self.add(path, f"a {what} must lie within [0, 1] (got {fmt(low)})")
         else:
             self.add(
                 path,
-                f"a probability must lie within [0, 1], but {spec.describe()} ranges from "
+                f"a {what} must lie within [0, 1], but {spec.describe()} ranges from "
                 f"{fmt(low)} to {fmt(high)} (use beta, pert, uniform or truncate = [0, 1])",
             )
 

@@ -412,27 +412,10 @@ def _delay(
     if "bad_debt" in table and key == "collection":
         at = join(path, "bad_debt")
         bad_debt = spec(at, table["bad_debt"], f"{name}.{key}.bad_debt")
-        _share(chk, bad_debt, at)
+        chk.probability(bad_debt, at, what="share")
     if not chk.clean_since(mark) or delay is None:
         return None
     return Delay(delay_months=delay, bad_debt=bad_debt)
-
-
-def _share(chk: Checker, spec: Spec | None, path: str) -> None:
-    """Every value ``spec`` can take must lie within [0, 1] (a share)."""
-    if spec is None:
-        return
-    low, high = chk.bounds(spec)
-    if low >= 0.0 and high <= 1.0:
-        return
-    if spec.is_constant:
-        chk.add(path, f"a share must lie within [0, 1] (got {fmt(low)})")
-    else:
-        chk.add(
-            path,
-            f"a share must lie within [0, 1], but {spec.describe()} ranges from {fmt(low)} to "
-            f"{fmt(high)} (use beta, pert, uniform or truncate = [0, 1])",
-        )
 
 
 # -- across sections ----------------------------------------------------------------------------
