@@ -30,8 +30,9 @@ from ._check import Checker, join, type_name
 from .calendar import MAX_YEAR, add_months, months_before, parse_month, question_dates
 from .parse_correlations import parse_correlations
 from .parse_events import parse_events
-from .parse_lines import Calendar, parse_lines
+from .parse_lines import parse_lines
 from .parse_management import parse_actions, parse_credit
+from .parse_months import Calendar
 from .parse_plan import check_cash_delays
 from .scenario import Correlation, Scenario
 

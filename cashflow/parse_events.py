@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import math
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from distributions import Spec
 
 from ._check import Checker, join
-from .calendar import month_index, month_label, month_label_at
-from .parse_lines import Calendar, _reference
+from .parse_lines import _reference
 from .parse_management import check_months_spec, parse_condition
+from .parse_months import Calendar, MonthReader, check_month_in_horizon
 from .scenario import Funding, Shock
 
 __all__ = ["FUNDING_KEYS", "MAX_EVENTS", "SHOCK_KEYS", "parse_events"]
@@ -76,7 +74,7 @@ def _parse_event(
         if key == "month":
             if cal.start_year is None or cal.start_month is None:  # no calendar to read it by
                 return None
-            month_of = _MonthReader(cal.start_year, cal.start_month)
+            month_of = MonthReader(cal.start_year, cal.start_month)
         return chk.spec(
             t.get(key, default), join(path, key), f"{name}.{key}", source=source, month_of=month_of
         )
@@ -90,7 +88,7 @@ def _parse_event(
         return None
     known = cal.known()
     if "month" in t and event.month is not None and known is not None:
-        _month_in_horizon(chk, event.month, join(path, "month"), *known)
+        check_month_in_horizon(chk, event.month, join(path, "month"), *known)
     return event if chk.clean_since(mark) else None
 
 
@@ -189,35 +187,3 @@ def _shock(
         month=month,
         source=source,
     )
-
-
-@dataclass(frozen=True)
-class _MonthReader:
-    """``"YYYY-MM"`` -> month index from the start month (hashable, for the spec cache)."""
-
-    start_year: int
-    start_month: int
-
-    def __call__(self, text: str) -> int:
-        return month_index(self.start_year, self.start_month, text)
-
-
-def _month_in_horizon(
-    chk: Checker, spec: Spec, path: str, start_year: int, start_month: int, horizon: int
-) -> None:
-    """Every month ``spec`` can take must be a month of the horizon."""
-    low, high = chk.bounds(spec)
-    if low >= 0 and high < horizon and math.isfinite(high):
-        return
-    first = month_label(start_year, start_month, 0)
-    last = month_label(start_year, start_month, horizon - 1)
-    valid = f"valid months are {first} to {last}"
-
-    def label(x: float) -> str:
-        return month_label_at(start_year, start_month, x)
-
-    if spec.is_constant:
-        chk.add(path, f"{label(low)} is outside the horizon; {valid}")
-    else:
-        span = f"months from {label(low)} to {label(high)}"
-        chk.add(path, f"{span} reach outside the horizon; {valid}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from distributions import Spec
@@ -12,6 +11,7 @@ from distributions.errors import did_you_mean
 
 from ._check import Checker, join, type_name
 from .calendar import years
+from .parse_months import Calendar
 from .parse_plan import PLAN_KEYS, parse_plan_keys
 from .scenario import Line
 
@@ -35,25 +35,6 @@ LINE_KEYS = (
 )
 _BASES = ("start", "schedule", "share_of", "plan")
 _WITH_START = ("growth", "growth_per", "growth_noise")
-
-
-@dataclass(frozen=True)
-class Calendar:
-    """What the line and event checks need of the calendar; ``None`` where it failed to parse."""
-
-    start_year: int | None
-    start_month: int | None
-    horizon_months: int | None
-
-    @property
-    def complete(self) -> bool:
-        return self.known() is not None
-
-    def known(self) -> tuple[int, int, int] | None:
-        """``(start_year, start_month, horizon_months)`` when all three parsed, else None."""
-        if self.start_year is None or self.start_month is None or self.horizon_months is None:
-            return None
-        return self.start_year, self.start_month, self.horizon_months
 
 
 #: The keys of a line parsed as its own inputs (fields of :class:`Line`).
@@ -132,7 +113,7 @@ def _parse_line(
         fields["schedule"] = _schedule(chk, name, t["schedule"], source, cal)
     if "share_of" in t:
         fields["share_of"] = _reference(chk, t["share_of"], join(path, "share_of"), names)
-    planned = parse_plan_keys(chk, name, t, kind=kind, base=base, source=source, known=cal.known())
+    planned = parse_plan_keys(chk, name, t, kind=kind, base=base, source=source, calendar=cal)
 
     if not chk.clean_since(mark):
         return None

@@ -18,7 +18,8 @@ from distributions.errors import ScenarioError, did_you_mean
 
 from ._check import Checker, join, type_name
 from .calendar import month_index, month_label
-from .parse_lines import Calendar, _reference
+from .parse_lines import _reference
+from .parse_months import Calendar
 from .scenario import Action, Condition, Credit
 
 __all__ = [

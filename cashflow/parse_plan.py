@@ -20,7 +20,8 @@ from distributions._require import fmt, show
 from distributions.errors import ScenarioError
 
 from ._check import Checker, join, type_name
-from .calendar import month_index, month_label_at, parse_month
+from .calendar import parse_month
+from .parse_months import Calendar, KnownCalendar, MonthReader, check_month_in_horizon
 from .plan_files import PlanFile, plan_rows, read_plan
 from .scenario import Action, Delay, Line, Plan, Step, Window
 
@@ -53,19 +54,6 @@ _PLAN_WHAT = (
 )
 
 
-class _Calendar:
-    """The calendar a line's months are read by (all three known)."""
-
-    def __init__(self, start_year: int, start_month: int, horizon: int) -> None:
-        self.start_year, self.start_month, self.horizon = start_year, start_month, horizon
-
-    def label(self, t: float) -> str:
-        return month_label_at(self.start_year, self.start_month, t)
-
-    def index(self, text: str, path: str) -> int:
-        return month_index(self.start_year, self.start_month, text, path)
-
-
 def parse_plan_keys(
     chk: Checker,
     name: str,
@@ -74,14 +62,13 @@ def parse_plan_keys(
     kind: str | None,
     base: str | None,
     source: str | None,
-    known: tuple[int, int, int] | None,
+    calendar: Calendar,
 ) -> dict[str, Any]:
     """The Line fields set by this module's keys of ``t`` (the table of line ``name``, whose
-    ``kind`` and base key are given when they parsed); problems go to ``chk``. ``known``:
-    ``(start_year, start_month, horizon_months)``, or None when the calendar is wrong (the
-    month checks are then skipped)."""
+    ``kind`` and base key are given when they parsed); problems go to ``chk``. The month checks
+    are skipped when the ``calendar`` did not parse."""
     path = f"lines.{name}"
-    cal = _Calendar(*known) if known is not None else None
+    cal = calendar.known()
     out: dict[str, Any] = {}
     for key in _PLAN_ONLY:
         if key in t and base not in ("plan", None):
@@ -90,14 +77,16 @@ def parse_plan_keys(
     def spec(key: str, value: Any, input_name: str, month: bool = False) -> Spec | None:
         if month and cal is None:
             return None
-        month_of = _month_reader(cal) if month and cal is not None else None
+        month_of = (
+            MonthReader(cal.start_year, cal.start_month) if month and cal is not None else None
+        )
         found = chk.spec(value, key, input_name, source=source, month_of=month_of)
         chk.per_path(found, key)
         return found
 
     first = spec(join(path, "from"), t["from"], f"{name}.from", True) if "from" in t else None
     if first is not None and cal is not None:
-        _month_in_horizon(chk, first, join(path, "from"), cal)
+        check_month_in_horizon(chk, first, join(path, "from"), *cal)
     last = _until(chk, t["until"], join(path, "until"), first, cal) if "until" in t else None
     if "from" in t or "until" in t:
         out["window"] = Window(first=first, last=last)
@@ -129,19 +118,6 @@ def parse_plan_keys(
     return out
 
 
-def _month_reader(cal: _Calendar) -> Callable[[str], int]:
-    """The hashable ``"YYYY-MM"`` -> month index reader of the events' months."""
-    from .parse_events import _MonthReader  # parse_events imports parse_lines, which imports us
-
-    return _MonthReader(cal.start_year, cal.start_month)
-
-
-def _month_in_horizon(chk: Checker, spec: Spec, path: str, cal: _Calendar) -> None:
-    from .parse_events import _month_in_horizon as check
-
-    check(chk, spec, path, cal.start_year, cal.start_month, cal.horizon)
-
-
 def _keys(
     chk: Checker, table: dict[str, Any], path: str, allowed: Sequence[str], required: Sequence[str]
 ) -> None:
@@ -154,7 +130,7 @@ def _keys(
 
 
 def _until(
-    chk: Checker, value: Any, path: str, first: Spec | None, cal: _Calendar | None
+    chk: Checker, value: Any, path: str, first: Spec | None, cal: KnownCalendar | None
 ) -> int | None:
     """The last month of the line (an index, not before the start, at or after every month
     ``from`` can take); it may lie beyond the horizon."""
@@ -164,7 +140,7 @@ def _until(
     if cal is None:
         return None
     try:
-        last = cal.index(value, path)
+        last = cal.month_at(value, path)
     except ScenarioError as error:
         chk.problems.extend(error.problems)
         return None
@@ -184,13 +160,13 @@ def _until(
     return last
 
 
-def _months(chk: Checker, spec: Spec | None, path: str, cal: _Calendar | None) -> None:
+def _months(chk: Checker, spec: Spec | None, path: str, cal: KnownCalendar | None) -> None:
     """A number of months (a delay, floored when drawn): every value it can take must be at
     least 0, and below the horizon."""
     if spec is None or spec.vary != "path":  # per_path reports the latter
         return
     low, high = chk.bounds(spec)
-    horizon = cal.horizon if cal is not None else None
+    horizon = cal.horizon_months if cal is not None else None
     too_low = not low >= 0
     too_high = horizon is not None and not high < horizon
     if not (too_low or too_high):
@@ -224,7 +200,7 @@ def _plan(
     growth_after: bool,
     first: Spec | None,
     last: int | None,
-    cal: _Calendar | None,
+    cal: KnownCalendar | None,
 ) -> Plan | None:
     table = chk.table(value, path, _PLAN_WHAT)
     if table is None:
@@ -243,7 +219,7 @@ def _plan(
     by_index = {(y - cal.start_year) * 12 + (m - cal.start_month): x for (y, m), x in amounts}
     # the months the line needs: from its earliest first month to its last within the horizon
     a = 0 if first is None else max(0, math.floor(chk.bounds(first)[0]))
-    b = cal.horizon - 1 if last is None else min(last, cal.horizon - 1)
+    b = cal.horizon_months - 1 if last is None else min(last, cal.horizon_months - 1)
     if a > b:  # it never runs within the horizon (until is then an error, reported above)
         return None
     planned = [i for i in by_index if a <= i <= b]
@@ -331,7 +307,7 @@ def _steps(
     name: str,
     value: Any,
     spec: Callable[..., Spec | None],
-    cal: _Calendar | None,
+    cal: KnownCalendar | None,
 ) -> tuple[Step, ...]:
     path = f"lines.{name}.steps"
     example = '[{ month = "2025-04", add = 0.05 }]'
@@ -354,7 +330,7 @@ def _steps(
         if "month" in table:
             month = spec(join(at, "month"), table["month"], f"{prefix}.month", True)
         if month is not None and cal is not None:
-            _month_in_horizon(chk, month, join(at, "month"), cal)
+            check_month_in_horizon(chk, month, join(at, "month"), *cal)
         add = spec(join(at, "add"), table["add"], f"{prefix}.add") if "add" in table else None
         p = table.get("probability", 1)
         probability = spec(join(at, "probability"), p, f"{prefix}.probability")
@@ -395,7 +371,7 @@ def _delay(
     key: str,
     value: Any,
     spec: Callable[..., Spec | None],
-    cal: _Calendar | None,
+    cal: KnownCalendar | None,
 ) -> Delay | None:
     path = f"lines.{name}.{key}"
     table = chk.table(value, path, "a table such as { delay_months = 2 }")
