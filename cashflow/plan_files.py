@@ -18,18 +18,17 @@ import datetime as dt
 import importlib
 import io
 import itertools
-import math
-import os
 import re
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from distributions._require import fail, show
+from distributions._require import fail, finite, show
 from distributions.errors import ScenarioError, did_you_mean
 from distributions.families import Context
-from distributions.finite import MAX_CSV_BYTES, MAX_OBSERVATIONS, _csv_text, _size
+from distributions.finite import MAX_OBSERVATIONS, _csv_text, data_file_bytes
+
+from .calendar import MIN_YEAR
 
 __all__ = ["MAX_PLAN_ROWS", "PlanFile", "plan_rows", "read_plan"]
 
@@ -148,7 +147,7 @@ def _month(cell: Any) -> Month | None:
     if match is None:
         return None
     year, month = int(match[1]), int(match[2])
-    if not 1 <= month <= 12 or year < 1000:
+    if not 1 <= month <= 12 or year < MIN_YEAR:
         return None
     if match[3] is not None:
         try:
@@ -163,15 +162,13 @@ def _number(cell: Any) -> float | None:
     if isinstance(cell, bool):
         return None
     if isinstance(cell, int | float):
-        x = float(cell)
-    elif isinstance(cell, str):
+        return finite(cell)
+    if isinstance(cell, str):
         try:
-            x = float(cell.strip())
+            return finite(float(cell.strip()))
         except ValueError:
             return None
-    else:
-        return None
-    return x if math.isfinite(x) else None
+    return None
 
 
 def plan_rows(plan: PlanFile) -> list[tuple[Any, ...]]:
@@ -224,28 +221,5 @@ def _xlsx_rows(plan: PlanFile) -> Iterator[tuple[Any, ...]]:
 
 
 def _file_bytes(plan: PlanFile) -> bytes:
-    """The bytes of the plan's file: a regular file (never a device, FIFO or directory, which
-    could block or never end) of at most MAX_CSV_BYTES."""
-    key, where, file = plan.key(plan.kind), plan.where, plan.file
-    looked = f"(looked for {file})"
-    try:
-        info = os.stat(file)
-    except OSError as error:
-        fail(key, f"cannot read {where} {looked}: {error.strerror or error}")
-    except ValueError as error:  # e.g. a NUL character in the file name
-        fail(key, f"cannot read {where}: {error}")
-    if stat.S_ISDIR(info.st_mode):
-        fail(key, f"{where} is a directory, not a regular file {looked}")
-    if not stat.S_ISREG(info.st_mode):
-        fail(key, f"{where} is not a regular file {looked}")
-    limit = f"{MAX_CSV_BYTES // 2**20} MB"
-    if info.st_size > MAX_CSV_BYTES:
-        fail(key, f"{where} is {_size(info.st_size)}; at most {limit} is supported")
-    try:
-        with open(file, "rb") as handle:
-            data = handle.read(MAX_CSV_BYTES + 1)  # bounded, should the file grow meanwhile
-    except OSError as error:
-        fail(key, f"cannot read {where} {looked}: {error.strerror or error}")
-    if len(data) > MAX_CSV_BYTES:
-        fail(key, f"{where} is larger than {limit}; at most {limit} is supported")
-    return data
+    """The bytes of the plan's file (:func:`distributions.finite.data_file_bytes`)."""
+    return data_file_bytes(plan.file, plan.where, plan.key(plan.kind))

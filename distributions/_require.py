@@ -70,7 +70,7 @@ def given_text(value: Any) -> str:
     return show(value)
 
 
-def finite(value: numbers.Real) -> float | None:
+def finite(value: float | numbers.Real) -> float | None:
     """``value`` as a float if that is a finite number, else None (nan, +-inf, or an integer
     too large for a float).
 

@@ -278,30 +278,37 @@ def _size(n: int) -> str:
     return f"{size:.1f} {unit}"
 
 
-def _csv_text(file: Path, where: str, ctx: Context) -> str:
-    """The text of a CSV file: a regular file (never a device, FIFO or directory, which could
-    block or never end) of at most MAX_CSV_BYTES, of UTF-8 text without NUL bytes."""
+def data_file_bytes(file: Path, where: str, path: str) -> bytes:
+    """The bytes of a data file the scenario reads (a CSV column, a plan's CSV or workbook): a
+    regular file (never a device, FIFO or directory, which could block or never end) of at most
+    MAX_CSV_BYTES; else a one-line ScenarioError at ``path``."""
     looked = f"(looked for {file})"
     try:
         info = os.stat(file)  # follows symlinks; never blocks, unlike opening a FIFO
     except OSError as error:
-        fail(ctx.path, f"cannot read {where} {looked}: {error.strerror or error}")
+        fail(path, f"cannot read {where} {looked}: {error.strerror or error}")
     except ValueError as error:  # e.g. a NUL character in the file name
-        fail(ctx.path, f"cannot read {where}: {error}")
+        fail(path, f"cannot read {where}: {error}")
     if stat.S_ISDIR(info.st_mode):
-        fail(ctx.path, f"{where} is a directory, not a regular file {looked}")
+        fail(path, f"{where} is a directory, not a regular file {looked}")
     if not stat.S_ISREG(info.st_mode):
-        fail(ctx.path, f"{where} is not a regular file {looked}")
+        fail(path, f"{where} is not a regular file {looked}")
     limit = f"{MAX_CSV_BYTES // 2**20} MB"
     if info.st_size > MAX_CSV_BYTES:
-        fail(ctx.path, f"{where} is {_size(info.st_size)}; at most {limit} is supported")
+        fail(path, f"{where} is {_size(info.st_size)}; at most {limit} is supported")
     try:
         with open(file, "rb") as handle:
             data = handle.read(MAX_CSV_BYTES + 1)  # bounded, should the file grow meanwhile
     except OSError as error:
-        fail(ctx.path, f"cannot read {where} {looked}: {error.strerror or error}")
+        fail(path, f"cannot read {where} {looked}: {error.strerror or error}")
     if len(data) > MAX_CSV_BYTES:
-        fail(ctx.path, f"{where} is larger than {limit}; at most {limit} is supported")
+        fail(path, f"{where} is larger than {limit}; at most {limit} is supported")
+    return data
+
+
+def _csv_text(file: Path, where: str, ctx: Context) -> str:
+    """The text of a CSV file (:func:`data_file_bytes`): UTF-8 text without NUL bytes."""
+    data = data_file_bytes(file, where, ctx.path)
     nul = data.find(b"\0")
     if nul >= 0:
         line = data[:nul].count(b"\n") + 1
