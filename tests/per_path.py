@@ -6,6 +6,10 @@ plain Python, one path at a time."""
 from __future__ import annotations
 
 import math
+import pathlib
+import subprocess
+import sys
+import types
 
 import numpy as np
 
@@ -167,3 +171,32 @@ def reference_flows(scenario: Scenario, draws: Draws) -> tuple[dict, dict]:
             balance += flow[t]
             out["cash"][i, t] = balance
     return out, lines
+
+
+def module_from_git(
+    blob: str, name: str, renames: dict[str, str] | None = None
+) -> types.ModuleType | None:
+    """The Python module in git blob ``blob`` of this repository (``cashflow/model.py`` as it
+    was before a change), to compare the model with; ``renames``: module names changed since,
+    replaced in its source. None without git or the blob."""
+    root = pathlib.Path(__file__).resolve().parent.parent
+    try:
+        source = subprocess.run(
+            ["git", "cat-file", "-p", blob],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for old, new in (renames or {}).items():
+        source = source.replace(old, new)
+    module = types.ModuleType(name)
+    sys.modules[name] = module
+    try:
+        exec(compile(source, f"{name}.py", "exec"), module.__dict__)
+    finally:
+        del sys.modules[name]
+    return module

@@ -16,14 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 import pathlib
-import subprocess
-import sys
 import tomllib
 import types
 
 import numpy as np
 import pytest
 from per_path import hit_month as _hit_month
+from per_path import module_from_git
 from per_path import value as _value
 
 from cashflow.calendar import months_before
@@ -858,26 +857,9 @@ PLAIN = STOCHASTIC.split("[events.bridge]")[0]
 
 def _old_model() -> types.ModuleType | None:
     """``cashflow/model.py`` as it was before management (blob e1f3036), or None."""
-    try:
-        source = subprocess.run(
-            ["git", "cat-file", "-p", "e1f3036eec36260f6d528cb396a623ce35e40d5e"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    # Modules renamed since (their functions unchanged): import them by their current names.
-    source = source.replace("distributions._checks", "distributions._require")
-    module = types.ModuleType("old_cashflow_model")
-    sys.modules[module.__name__] = module
-    try:
-        exec(compile(source, "old_model.py", "exec"), module.__dict__)
-    finally:
-        del sys.modules[module.__name__]
-    return module
+    # a module renamed since (its functions unchanged): imported by its current name
+    renames = {"distributions._checks": "distributions._require"}
+    return module_from_git("e1f3036eec36260f6d528cb396a623ce35e40d5e", "old_model", renames)
 
 
 def test_disabled_action_changes_nothing(tmp_path) -> None:

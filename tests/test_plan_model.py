@@ -10,14 +10,12 @@ the vectorized model.
 from __future__ import annotations
 
 import pathlib
-import subprocess
-import sys
 import tomllib
 import types
 
 import numpy as np
 import pytest
-from per_path import reference_flows
+from per_path import module_from_git, reference_flows
 
 from cashflow.draws import Draws, draw_batch
 from cashflow.model import explain_overflow, line_amounts, simulate_flows
@@ -225,25 +223,9 @@ BEFORE_PLANS = "c3fe83722b938626249a1733a8a65413f51fde7e"
 
 def _model_before_plans() -> types.ModuleType | None:
     try:
-        source = subprocess.run(
-            ["git", "cat-file", "-p", BEFORE_PLANS],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    module = types.ModuleType("model_before_plans")
-    sys.modules[module.__name__] = module
-    try:
-        exec(compile(source, "model_before_plans.py", "exec"), module.__dict__)
+        return module_from_git(BEFORE_PLANS, "model_before_plans")
     except ImportError:  # a module it imports has changed since: nothing left to compare
         return None
-    finally:
-        del sys.modules[module.__name__]
-    return module
 
 
 @pytest.mark.parametrize(
