@@ -120,6 +120,7 @@ class RunDir:
         """Put the finished run in place (swap it in when replacing); returns ``path``."""
         unlock_run_dir(self.work)
         if self.replacing:
+            unlock_run_dir(self.path)  # held since the claim: no other run writes there
             _swap(self.work, self.path)
         fsync_directory(self.path.parent)
         return self.path
@@ -127,6 +128,8 @@ class RunDir:
     def discard(self) -> None:
         """Remove what this run wrote (a failed run); a replaced directory stays untouched."""
         unlock_run_dir(self.work)
+        if self.replacing:
+            unlock_run_dir(self.path)
         if self.replacing or self.created:
             shutil.rmtree(self.work, ignore_errors=True)
         else:  # an empty directory the user named: empty it again
@@ -283,6 +286,8 @@ def _claim_out(path: pathlib.Path, *, force: bool) -> RunDir:
         ) from None
     if not any(path.iterdir()):
         return RunDir(path=path, work=path, created=False)
+    if (path / LOCK).exists():  # a run still writing there, or one killed (lock free again)
+        _not_busy(path)
     if not force:
         raise UsageError(
             "out",
@@ -298,10 +303,28 @@ def _claim_out(path: pathlib.Path, *, force: bool) -> RunDir:
             path=path,
             manifest=MANIFEST,
         )
+    # The run it replaces stays locked until the swap: a run or a resume started there
+    # meanwhile is refused, and this run is refused if one is going on there now.
+    _not_busy(path, keep=True)
     _remove_stale_siblings(path)
     work = path.with_name(f".{path.name}.runway-new.{os.getpid()}.{secrets.token_hex(4)}")
-    work.mkdir()
+    try:
+        work.mkdir()
+    except OSError:
+        unlock_run_dir(path)
+        raise
     return RunDir(path=path, work=work, created=False)
+
+
+def _not_busy(path: pathlib.Path, *, keep: bool = False) -> None:
+    """Refuse (RunDirError) a directory another process is writing (it holds the lock);
+    with ``keep`` hold its lock from now on."""
+    try:
+        lock_run_dir(path)
+    except RunDirError:
+        raise RunDirError(path, "another run is writing this directory") from None
+    if not keep:
+        unlock_run_dir(path)
 
 
 def _is_run_dir(path: pathlib.Path) -> bool:

@@ -14,6 +14,7 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -667,3 +668,36 @@ def test_a_resumed_run_that_fails_on_its_scenario_keeps_its_directory(
     assert code == 2 and "amounts overflow" in one_line(err)
     assert json.loads((out / "manifest.json").read_text())["status"] == "running"
     assert (out / "scenario.toml").exists()
+
+
+def test_force_does_not_replace_a_run_still_going_on(capsys, tmp_path):
+    """A long run writes into OUT; a second run with --out OUT --force must be refused while
+    the first is alive (it used to swap its own results in, then the first run wrote over them:
+    both said they succeeded and the second run was lost), and a plain --out is told why."""
+    out = tmp_path / "busy"
+    long_run = subprocess.Popen(
+        [sys.executable, str(ROOT / "simulate.py"), "run", BENCH, "--paths", "2e8", "--seed",
+         "1", "--jobs", "1", "--no-report", "--quiet", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / rundir.LOCK).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (out / rundir.LOCK).exists()
+        for extra in (["--force"], []):
+            code, out_text, err = cli(
+                capsys, "run", BENCH, *QUICK, "--seed", "2", "--out", str(out), *extra
+            )
+            line = one_line(err)
+            assert code == 2 and out_text == "", err
+            assert "another run is writing this directory" in line, line
+            assert long_run.poll() is None  # the first run goes on, its directory untouched
+        assert json.loads((out / "manifest.json").read_text())["status"] == "running"
+    finally:
+        long_run.kill()
+        long_run.wait()
+    # once the writer is gone (killed: its lock is free), --force replaces the directory
+    assert simulate.main(["run", BENCH, *QUICK, "--seed", "2", "--out", str(out), "--force"]) == 0
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 2
