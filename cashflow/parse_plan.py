@@ -288,10 +288,17 @@ def _plan_file(
         path=path,
     )
     read = ("plan rows", kind, str(file.resolve()), source.sheet)
-    try:
-        rows = chk.cache.get(read)  # a file read once per load, whatever the lines using it
-        if rows is None:
+    rows = chk.cache.get(read)  # a file read once per load, whatever the lines using it
+    if rows is None:
+        try:
             rows = chk.cache[read] = plan_rows(source)
+        except ScenarioError as error:  # told once, by the first line that reads the file
+            chk.cache[read] = error
+            chk.problems.extend(error.problems)
+            return where, None
+    if isinstance(rows, ScenarioError):
+        return where, None
+    try:
         found = read_plan(source, rows)
     except ScenarioError as error:
         chk.problems.extend(error.problems)

@@ -594,3 +594,18 @@ def test_the_docs_examples_of_this_section_are_valid(tmp_path):
 def test_until_may_lie_beyond_the_horizon(tmp_path):
     s = load(BASE + PLAN + 'start = 1\nuntil = "2030-01"\n', tmp_path)
     assert s.lines[2].window == Window(first=None, last=72)
+
+
+def test_a_plan_file_that_cannot_be_read_is_told_once(tmp_path):
+    """Two lines (and a variant) plan from the same missing file: one problem, named at the
+    first line that reads it, not one per line and per variant."""
+    text = (
+        BASE
+        + PLAN
+        + 'plan = { csv = "gone.csv", column = "a" }\n'
+        + '[lines.q]\nkind = "cost"\nplan = { csv = "gone.csv", column = "b" }\n'
+        + "[variants.v]\nstarting_cash = 600\n"
+    )
+    problems = errors(text, tmp_path)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("lines.p.plan.csv: cannot read csv file 'gone.csv'")
