@@ -47,8 +47,14 @@ def pct(p: float, digits: int = 1, *, small: bool = False) -> str:
 
 
 def pct_range(lo: float, hi: float, *, small: bool = False) -> str:
-    """(0.233, 0.235) -> ``"23.3–23.5%"`` (the lower end without its % sign)."""
-    return f"{pct(lo, small=small)[:-1]}–{pct(hi, small=small)}"
+    """(0.233, 0.235) -> ``"23.3–23.5%"`` (the lower end without its % sign). An interval
+    narrower than the last digit keeps one or two more (``"4.46–4.54%"``, not ``"4.5–4.5%"``,
+    which reads as no uncertainty at all)."""
+    for digits in (1, 2, 3):
+        low, high = pct(lo, digits, small=small), pct(hi, digits, small=small)
+        if low != high or lo == hi:
+            break
+    return f"{low[:-1]}–{high}"
 
 
 def ci_text(lo: float, hi: float, *, small: bool = False) -> str:
