@@ -81,7 +81,8 @@ def _top_driver_source(data: ReportData) -> str:
     source = data.inputs.set_index("name")["source"].get(name, "")
     if str(source).lower().startswith("assumption"):
         return (
-            f" Its value is an assumption of the scenario, not a reported figure: the "
+            f" The value of {name}, the input that moves the risk most, is an assumption of "
+            "the scenario, not a reported figure: the "
             f'answer moves with it (source note: "{source}").'
         )
     return ""
