@@ -347,9 +347,11 @@ def build_parser() -> argparse.ArgumentParser:
     def cluster_options(sp: argparse.ArgumentParser) -> None:
         sp.add_argument(
             "--backend",
-            choices=("loky", "dask"),
-            default="loky",
-            help="where the batches run: local processes (loky) or a Dask cluster",
+            choices=("auto", "threads", "loky", "dask"),
+            default="auto",
+            help="where the batches run: threads of this process, local processes (loky), or "
+            "a Dask cluster; auto (default): threads when the batches of every job fit "
+            "--memory together, else processes",
         )
         sp.add_argument(
             "--scheduler", default=None, help="the Dask scheduler's address, tcp://HOST:8786"

@@ -500,7 +500,13 @@ def compare(
     off ("without NAME", :func:`lever_switches`): what each management lever changes. The
     result is bit-identical whatever ``jobs``.
     """
-    from engine.runner import MEMORY_BUDGET_BYTES, batch_size_for, batch_sizes, chunk_batches
+    from engine.runner import (
+        MEMORY_BUDGET_BYTES,
+        batch_size_for,
+        batch_sizes,
+        chunk_batches,
+        local_backend,
+    )
 
     check_sampler(sampler)
     if paths < 1:
@@ -569,7 +575,8 @@ def compare(
     k_squares = np.zeros((v, q))
     d_squares = np.zeros((v, q))
     done = 0
-    outputs = results_in_order(chunk_at, grids_t, workers, work=compare_chunk)
+    backend = local_backend(list(scenarios), size, workers)
+    outputs = results_in_order(chunk_at, grids_t, workers, backend=backend, work=compare_chunk)
     try:
         for chunk in outputs:  # in chunk order
             ruin_counts += chunk.ruin_counts

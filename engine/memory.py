@@ -37,6 +37,15 @@ The batch size depends only on the scenario and the budget (never on jobs or pat
 of the reproducibility key). When the fixed histograms leave less than a quarter of (budget -
 baseline) for the batch (horizons of many years: k grows with years), the batch gets that
 quarter: no batch size can then meet the budget, and smaller batches would only slow the run.
+Threads. With the threads backend one process runs ``workers`` batches at once: its peak is
+
+    BASELINE_BYTES + one run accumulator + workers * (a chunk's batch results and merge
+                                                      + n * path_bytes)
+
+(:func:`threads_bytes`), and a local run uses threads only when that fits the budget too (else
+one process per worker, each within the budget as above). The batch size is the same either
+way.
+
 ``benchmarks/bench_memory.py`` measures the peak RSS this gives; ``tests/test_memory.py`` checks
 it for a 200-line scenario.
 """
@@ -59,6 +68,7 @@ __all__ = [
     "fixed_bytes",
     "parse_memory",
     "path_bytes",
+    "threads_bytes",
     "working_set_bytes",
 ]
 
@@ -113,10 +123,25 @@ def fixed_bytes(scenario: Scenario, *, hist_bins: int, fan_bins: int, max_chunk:
     """Bytes of the histograms alive whatever the batch size: ``max_chunk`` batch results held
     by a chunk, the chunk's merge and the run's accumulator, counts (int64) and sums (float64)
     of k quantities on ``hist_bins`` bins and H months on ``fan_bins`` bins."""
+    return (max_chunk + 2) * histogram_bytes(scenario, hist_bins=hist_bins, fan_bins=fan_bins)
+
+
+def histogram_bytes(scenario: Scenario, *, hist_bins: int, fan_bins: int) -> int:
+    """Bytes of one batch's (or chunk's, or run's) histograms: counts (int64) and sums
+    (float64) of k quantities on ``hist_bins`` bins and H months on ``fan_bins`` bins."""
     k = len(layout_of(scenario).quantity_names())
     fan = scenario.horizon_months * (1 + len(scenario.credit))
-    one = 16 * (k * (hist_bins + 2) + fan * (fan_bins + 2))
-    return (max_chunk + 2) * one
+    return 16 * (k * (hist_bins + 2) + fan * (fan_bins + 2))
+
+
+def threads_bytes(
+    scenario: Scenario, n: int, *, workers: int, per_chunk: int, hist_bins: int, fan_bins: int
+) -> int:
+    """Estimated peak RSS of one process running batches of ``n`` paths on ``workers`` threads
+    at once, chunks of ``per_chunk`` batches (see the module docstring)."""
+    one = histogram_bytes(scenario, hist_bins=hist_bins, fan_bins=fan_bins)
+    worker = (per_chunk + 1) * one + n * path_bytes(scenario)
+    return BASELINE_BYTES + one + workers * worker
 
 
 def working_set_bytes(scenario: Scenario, n: int, *, fixed: int) -> int:

@@ -1,10 +1,13 @@
-"""The worker processes of a run: how many, and that none outlives the process that started it.
+"""The workers of a run: how many, and that none outlives the process that started it.
 
 - :func:`resolve_jobs` turns ``--jobs`` into a number of workers (joblib-style negatives count
   back from the cores: -1 all, -2 all but one), capped at the cores, refusing what leaves none.
 - :func:`results_in_order` runs the chunks of a run and yields their results in chunk order:
-  here (one worker), on joblib's reusable loky pool of local processes, or on the workers of a
-  Dask cluster (``backend="dask"``, the optional dask extra). At most two chunks per worker are
+  here (one worker); here and on ``workers - 1`` threads of this process (``backend="threads"``:
+  numpy releases the GIL in its array loops); here and on joblib's reusable loky pool of
+  ``workers - 1`` local processes; or on the workers of a Dask cluster (``backend="dask"``, the
+  optional dask extra). Locally this process computes chunks too, whenever the next result is
+  not ready: ``workers`` is the number of cores kept busy. At most two chunks per worker are
   submitted and not yet yielded, so memory stays bounded however long the run. A worker that
   dies (SIGKILL, out of memory) costs the chunks not yet yielded, which are recomputed on a new
   pool (same seeds: same result), a bounded number of times (:class:`WorkersLost` past it).
@@ -46,7 +49,6 @@ __all__ = [
     "Terminated",
     "WorkersLost",
     "available_cores",
-    "call_in_worker",
     "executor",
     "interrupt_of",
     "lost_worker_errors",
@@ -135,7 +137,7 @@ def workers_for(jobs: int | None) -> int:
 
 
 # ----- the pool -----------------------------------------------------------------------------
-BACKENDS = ("loky", "dask")
+BACKENDS = ("threads", "loky", "dask")
 CONNECT_SECONDS = 10  # how long to wait for a Dask scheduler (and for its first worker)
 CLOSE_SECONDS = 5  # how long closing a Dask client may take
 RUNWAY_PACKAGES = ("cashflow", "distributions", "engine", "reports")  # what a worker imports
@@ -212,11 +214,12 @@ def results_in_order(
     as ``work(chunk_at(i), grids)`` (a module-level function, picklable for the workers; used
     by :mod:`engine.compare`). Everything else is the same whatever it is.
 
-    ``backend``: "loky", local worker processes (``workers`` of them; with 1, or a single
-    chunk, everything runs here), or "dask", the workers of the Dask cluster whose scheduler is
-    at ``scheduler`` (``tcp://HOST:PORT``; UsageError, one line, when it cannot be reached
-    within CONNECT_SECONDS). Either way through joblib, at most 2 chunks per worker dispatched
-    ahead; ``chunk_at`` is called lazily (from joblib's threads too) and must be pure.
+    ``backend``: "threads", this process and ``workers - 1`` threads; "loky", this process and
+    ``workers - 1`` local worker processes (with 1 worker, or a single chunk, either runs
+    everything here); or "dask", the workers of the Dask cluster whose scheduler is at
+    ``scheduler`` (``tcp://HOST:PORT``; UsageError, one line, when it cannot be reached within
+    CONNECT_SECONDS), through joblib. At most 2 chunks per worker dispatched ahead; ``chunk_at``
+    is called lazily and must be pure.
 
     A worker that dies (SIGKILL, out of memory; with Dask, a task whose workers died more often
     than the scheduler's allowed-failures) loses the chunks it was running: the pool is torn
@@ -240,7 +243,7 @@ def results_in_order(
 
         work = run_chunk
 
-    if backend == "loky" and (workers <= 1 or chunk_at(start + 1) is None):
+    if backend != "dask" and (workers <= 1 or chunk_at(start + 1) is None):
         i = start
         while (group := chunk_at(i)) is not None:
             yield work(group, grids)
@@ -248,6 +251,9 @@ def results_in_order(
         return
 
     client: Any = None
+    if backend == "threads":
+        yield from _threads_pool(chunk_at, grids, workers, start, work)
+        return
     if backend == "dask":
         assert scheduler  # a dask backend without a scheduler is refused above
         client = _connect(scheduler)
@@ -368,32 +374,15 @@ def _import_the_model() -> int:
 
 
 def start_workers(workers: int) -> None:
-    """Start the local pool of ``workers`` processes now, each importing the model, so that
-    their start-up overlaps the parent's own (parsing, the pilot); nothing for 1 worker. The
-    run then finds the pool ready (:func:`results_in_order` uses the same executor)."""
+    """Start the local pool of a run on ``workers`` processes (this one and ``workers - 1``
+    others) now, each importing the model, so that their start-up overlaps this process's own
+    work (the pilot); nothing for 1. The run then finds the pool ready
+    (:func:`results_in_order` uses the same executor)."""
     if workers <= 1:
         return
-    pool = executor(workers)
-    for _ in range(workers):
+    pool = executor(workers - 1)
+    for _ in range(workers - 1):
         submit(pool, _import_the_model)
-
-
-def call_in_worker(workers: int, fn: Callable[..., _Result], *args: Any) -> _Result | None:
-    """``fn(*args)`` run on the local pool of ``workers`` processes (started if need be): its
-    result, or its own exception; None when the worker died (the caller then computes it
-    itself). Ctrl-C kills the pool. For work that would otherwise be the parent's alone while
-    the workers start (the run's pilot), which also spares the parent its imports."""
-    pool = executor(workers)
-    future = submit(pool, fn, *args)
-    try:
-        result: _Result = _loky_result(pool, future)
-    except lost_worker_errors("loky"):
-        stop_workers()
-        return None
-    except KeyboardInterrupt:
-        stop_workers()
-        raise
-    return result
 
 
 def _loky_pool(
@@ -403,24 +392,56 @@ def _loky_pool(
     first: int,
     work: Callable[[list[_Task], _Grids], _Result],
 ) -> Generator[_Result, None, None]:
-    """Chunks from ``first`` on, on joblib's reusable loky pool of ``workers`` processes (the
-    one ``joblib.Parallel`` uses); any exception, or closing this generator, cancels the rest
-    and kills the workers."""
-    pool = executor(workers)
+    """Chunks from ``first`` on, computed by this process and joblib's reusable loky pool of
+    ``workers - 1`` processes (the one ``joblib.Parallel`` uses): ``workers`` processes in all,
+    one per core asked for. Any exception, or closing this generator, cancels the rest and
+    kills the workers."""
+    pool = executor(workers - 1)
     try:
         yield from _ordered(
             chunk_at,
             first,
-            window=2 * workers,
+            window=2 * (workers - 1),
             submit=lambda i, group: submit(pool, work, group, grids),
             result_of=lambda future: _loky_result(pool, future),
             cancel=_finish,
+            here=lambda group: work(group, grids),
         )
     except GeneratorExit:  # the consumer has all it needs: the pool stays for the next run
         raise
     except BaseException:  # an error, Ctrl-C, SIGTERM, a dead worker
         stop_workers()
         raise
+
+
+def _threads_pool(
+    chunk_at: Callable[[int], list[_Task] | None],
+    grids: _Grids,
+    workers: int,
+    first: int,
+    work: Callable[[list[_Task], _Grids], _Result],
+) -> Generator[_Result, None, None]:
+    """Chunks from ``first`` on, computed by this process's thread and ``workers - 1`` others
+    (numpy releases the GIL in its array loops, so they run on as many cores). Nothing to start
+    or import, nothing pickled. Any exception, or closing this generator, cancels the chunks not
+    started; one running in a thread ends on its own (its result unused), and the process
+    waits for it on exit (at most one chunk)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    threads = ThreadPoolExecutor(workers - 1, thread_name_prefix="runway-batch")
+    try:
+        yield from _ordered(
+            chunk_at,
+            first,
+            window=2 * (workers - 1),
+            submit=lambda i, group: threads.submit(work, group, grids),
+            result_of=lambda future: future.result(),
+            cancel=lambda futures: [f.cancel() for f in futures],
+            here=lambda group: work(group, grids),
+            steal=lambda future: future.cancel(),  # a queued chunk: computed here instead
+        )
+    finally:
+        threads.shutdown(wait=False, cancel_futures=True)
 
 
 def _finish(futures: list[Any]) -> None:
@@ -525,13 +546,23 @@ def _ordered(
     submit: Callable[[int, list[_Task]], Any],
     result_of: Callable[[Any], _Result],
     cancel: Callable[[list[Any]], Any],
+    here: Callable[[list[_Task]], _Result] | None = None,
+    steal: Callable[[Any], bool] | None = None,
 ) -> Generator[_Result, None, None]:
     """The results of chunks ``first``, ``first + 1``, ... in order: each chunk is submitted
     (``submit(i, chunk)`` returns its future) as soon as fewer than ``window`` chunks are
     submitted and not yet yielded, so at most ``window`` results are ever held, and
     ``chunk_at`` is called no further ahead. On any exception, or when closed, the futures not
-    yielded are cancelled (``cancel``)."""
+    yielded are cancelled (``cancel``).
+
+    ``here``: this process computes chunks too (``here(chunk)``: its result). Whenever the next
+    chunk to yield is not ready, it takes the next chunk not yet submitted instead of waiting
+    (holding at most ``2 * window`` results of its own). ``steal(future)``: take a submitted
+    chunk back when it has not started (True: it will not run); with no chunk left to submit,
+    this process then computes the last queued chunk instead of waiting for it."""
     pending: dict[int, Any] = {}  # chunk -> its future, in chunk order
+    groups: dict[int, list[_Task]] = {}  # chunk -> its tasks, for a chunk taken back
+    mine: dict[int, _Result] = {}  # chunks computed here, not yet yielded
     following = first  # the next chunk to submit
     ended = False
     try:
@@ -543,17 +574,45 @@ def _ordered(
                     ended = True
                     break
                 pending[following] = submit(following, group)
+                groups[following] = group
                 following += 1
-            if not pending:
+            if done in mine:
+                result = mine.pop(done)
+            elif done not in pending:
                 return
-            result = result_of(pending[done])
-            del pending[done]
+            elif here is None or pending[done].done() or len(mine) >= 2 * max(1, window):
+                result = result_of(pending.pop(done))
+            else:  # not ready: work here meanwhile
+                group = None if ended else chunk_at(following)
+                if group is not None:
+                    mine[following] = here(group)
+                    following += 1
+                    continue
+                ended = True
+                taken = _take_back(pending, steal)
+                if taken is not None:
+                    mine[taken] = here(groups[taken])
+                    continue
+                result = result_of(pending.pop(done))
+            groups.pop(done, None)
             done += 1
             yield result
     finally:
         if pending:
             cancel(list(pending.values()))
             pending.clear()
+
+
+def _take_back(pending: dict[int, Any], steal: Callable[[Any], bool] | None) -> int | None:
+    """The last chunk of ``pending`` that ``steal`` could take back before it started (removed
+    from ``pending``), or None."""
+    if steal is None:
+        return None
+    for i in sorted(pending, reverse=True):
+        if not pending[i].done() and steal(pending[i]):
+            del pending[i]
+            return i
+    return None
 
 
 def _worker_env(workers: int) -> dict[str, str]:

@@ -39,7 +39,6 @@ from engine.histogram import DEFAULT_BINS
 from engine.levers import levers_of
 from engine.pool import (
     WorkersLost,
-    call_in_worker,
     results_in_order,
     start_workers,
     workers_for,
@@ -53,7 +52,15 @@ from engine.results import (
 )
 from engine.state import RunState
 
-__all__ = ["MAX_PATHS", "Stop", "batch_size_for", "batch_sizes", "chunk_batches", "run"]
+__all__ = [
+    "MAX_PATHS",
+    "Stop",
+    "batch_size_for",
+    "batch_sizes",
+    "chunk_batches",
+    "local_backend",
+    "run",
+]
 
 MEMORY_BUDGET_BYTES = memory.DEFAULT_BUDGET_BYTES  # peak RSS of one process (engine/memory.py)
 MAX_BATCH = 2**16
@@ -113,6 +120,23 @@ def chunk_batches(batch_size: int) -> int:
     return max(1, min(MAX_CHUNK, CHUNK_PATHS // batch_size))
 
 
+def local_backend(
+    scenarios: list[Scenario], size: int, workers: int, budget_bytes: int = MEMORY_BUDGET_BYTES
+) -> str:
+    """How a local run of ``workers`` workers on batches of ``size`` paths runs: "threads" (one
+    process: nothing to start, import or pickle) when ``workers`` batches of the largest of
+    ``scenarios`` fit ``budget_bytes`` together (:func:`engine.memory.threads_bytes`), else
+    "loky" (one process per worker, each within the budget)."""
+    per_chunk = chunk_batches(size)
+    need = max(
+        memory.threads_bytes(
+            s, size, workers=workers, per_chunk=per_chunk, hist_bins=HIST_BINS, fan_bins=FAN_BINS
+        )
+        for s in scenarios
+    )
+    return "threads" if need <= budget_bytes else "loky"
+
+
 def run(
     scenario: Scenario,
     *,
@@ -126,7 +150,7 @@ def run(
     until_ci: float | None = None,
     max_paths: int | None = None,
     time_limit: float | None = None,
-    backend: str = "loky",
+    backend: str = "auto",
     scheduler: str | None = None,
     checkpoints: Any = None,
 ) -> Results:
@@ -143,7 +167,9 @@ def run(
     ``until_ci``: add chunks until every question's 95% CI half-width is at most this
     (probability units), or ``max_paths`` (default MAX_PATHS) or ``time_limit`` (seconds) is
     reached.
-    ``backend``: "loky" (local processes) or "dask" (``scheduler``: its address).
+    ``backend``: "auto" (threads when the workers' batches fit ``memory_bytes`` in one process,
+    else local processes: :func:`local_backend`), "threads", "loky" (local processes) or "dask"
+    (``scheduler``: its address). Locally this process is one of the ``jobs`` workers.
     ``checkpoints``: a :class:`engine.checkpoint.CheckpointStore`: resume from its checkpoint
     and save the merged state as the run goes (and when it is interrupted).
 
@@ -187,6 +213,9 @@ def run(
     size = batch_size or batch_size_for(
         scenario, memory_bytes or MEMORY_BUDGET_BYTES, sampler=sampler, paths=paths
     )
+    budget = memory_bytes or MEMORY_BUDGET_BYTES
+    if backend == "auto":
+        backend = local_backend([scenario], size, workers, budget)
     per_chunk = chunk_batches(size)
     n_batches = math.ceil(total / size)
     last_size = total - (n_batches - 1) * size
@@ -207,16 +236,11 @@ def run(
     # included, can go to the workers at once. Its size is the memory rule's, not the batch's:
     # a batch cut small (lhs / sobol replicates, an explicit batch_size) would leave a grid from
     # a handful of paths, and quantiles outside it.
-    memory_size = batch_size_for(scenario, memory_bytes or MEMORY_BUDGET_BYTES)
+    memory_size = batch_size_for(scenario, budget)
     first_task = BatchTask(scenario, entropy, 0, min(memory_size, PILOT_PATHS), sampler)
-    grids = None
     if backend == "loky" and workers > 1 and chunk_at(1) is not None:
-        # The workers start now, and one of them runs the pilot: the parent would otherwise
-        # import the model's kernels for it alone while the workers start on the same cores.
-        start_workers(workers)
-        grids = call_in_worker(workers, pilot_grids, first_task, HIST_BINS, FAN_BINS)
-    if grids is None:
-        grids = pilot_grids(first_task, HIST_BINS, FAN_BINS)
+        start_workers(workers)  # they start while this process runs the pilot
+    grids = pilot_grids(first_task, HIST_BINS, FAN_BINS)
 
     h = scenario.horizon_months
     drivers, rounds = driver_inputs(scenario), funding_rounds(scenario)

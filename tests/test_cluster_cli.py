@@ -92,7 +92,7 @@ def cmdline(pid: int) -> str:
 @linux_only
 def test_a_loky_worker_killed_mid_run_changes_nothing(local_run, tmp_path):
     out = tmp_path / "run"
-    proc = cli(*run_args(out, "--jobs", "2"))
+    proc = cli(*run_args(out, "--jobs", "2", "--backend", "loky"))
     wait_for_chunks(out, proc, 3)
     workers = [
         p for p in children(proc.pid) if "loky" in cmdline(p) and "tracker" not in cmdline(p)

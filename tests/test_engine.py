@@ -13,7 +13,16 @@ from scipy import optimize, stats
 from cashflow.scenario import Funding, Line, Scenario
 from distributions import parse_spec
 from distributions.errors import ScenarioError
-from engine.runner import batch_size_for, batch_sizes, run
+from engine import memory
+from engine.runner import (
+    FAN_BINS,
+    HIST_BINS,
+    batch_size_for,
+    batch_sizes,
+    chunk_batches,
+    local_backend,
+    run,
+)
 
 K = 4.0  # standard errors
 
@@ -154,13 +163,28 @@ def test_lhs_and_sobol_agree_with_mc(sampler):
     assert_close(qmc, exact)
 
 
-def test_results_identical_whatever_the_number_of_jobs():
+@pytest.mark.parametrize("backend", ["auto", "threads", "loky"])
+def test_results_identical_whatever_the_number_of_jobs(backend):
     s, _ = funding_mixture_scenario()
     s = dataclasses.replace(s, questions=())
     one = run(s, paths=70_000, seed=21, jobs=1, batch_size=8192).summary()
-    two = run(s, paths=70_000, seed=21, jobs=2, batch_size=8192).summary()
+    two = run(s, paths=70_000, seed=21, jobs=2, batch_size=8192, backend=backend).summary()
     assert "seconds" not in one  # timings live in the manifest: summaries compare exactly
     assert one == two
+
+
+def test_local_backend_is_threads_only_when_every_batch_fits_the_budget():
+    s, _ = funding_mixture_scenario()
+    size = batch_size_for(s)
+    per_chunk = chunk_batches(size)
+    need = memory.threads_bytes(
+        s, size, workers=2, per_chunk=per_chunk, hist_bins=HIST_BINS, fan_bins=FAN_BINS
+    )
+    assert need > 2 * size * memory.path_bytes(s)  # two batches and their histograms
+    assert local_backend([s], size, 2, need) == "threads"
+    assert local_backend([s], size, 2, need - 1) == "loky"
+    longer = dataclasses.replace(s, horizon_months=2 * s.horizon_months)
+    assert local_backend([s, longer], size, 2, need) == "loky"  # the largest scenario decides
 
 
 def test_batch_sizes_bound_memory():

@@ -75,15 +75,18 @@ def shm_entries(pid: int) -> set[str]:
     return {n for n in names if f"-{pid}-" in n or f"_{pid}_" in n}
 
 
-@pytest.fixture
-def busy_run(tmp_path):
-    """A long run on 2 workers, started in its own session, once both workers are computing.
+@pytest.fixture(params=["loky", "threads"])
+def busy_run(request, tmp_path):
+    """A long run with --jobs 2 (``--backend`` the fixture's parameter), started in its own
+    session, once it is computing: the loky worker (the main process is the other one), or
+    the main process on both cores (threads).
 
     Yields (process, stderr file). Whatever the test does, the whole session is killed after."""
     err = tmp_path / "stderr"
+    backend = request.param
     command = [
         sys.executable, "simulate.py", "run", BENCH, "--paths", "20M", "--jobs", "2",
-        "--seed", "1", "--no-report", "--out", str(tmp_path / "run"),
+        "--seed", "1", "--no-report", "--out", str(tmp_path / "run"), "--backend", backend,
     ]  # fmt: skip
     with open(err, "wb") as stderr:
         proc = subprocess.Popen(
@@ -98,8 +101,11 @@ def busy_run(tmp_path):
     try:
 
         def computing():
+            if backend == "threads":  # past start-up (~0.3 s of CPU), on both cores
+                main = session_processes(proc.pid).get(proc.pid)
+                return main is not None and main["cpu"] >= 1.5
             workers = workers_of(proc.pid)
-            return len(workers) >= 2 and all(w["cpu"] >= 0.3 for w in workers.values())
+            return len(workers) >= 1 and all(w["cpu"] >= 0.3 for w in workers.values())
 
         if not poll(computing, timeout=60):
             pytest.fail(f"the workers never got to work: {session_processes(proc.pid)}")
@@ -115,6 +121,7 @@ def busy_run(tmp_path):
 def test_workers_die_when_the_main_process_is_killed(busy_run):
     proc, _ = busy_run
     workers = workers_of(proc.pid)
+    assert workers or "threads" in proc.args
     assert all(w["ppid"] == proc.pid for w in workers.values())  # children of the main process
 
     os.kill(proc.pid, signal.SIGKILL)  # the main process alone, as `timeout -s KILL` would
@@ -309,20 +316,27 @@ def test_parse_jobs_passes_negatives_through():
     assert simulate.parse_jobs("1000") == 1000
 
 
-def _ignores_ctrl_c(tasks: list[int], grids: object) -> list[bool]:
-    """Run in a worker: whether SIGINT is ignored there (one answer per task)."""
+def _ignores_ctrl_c(tasks: list[int], grids: object) -> list[tuple[int, bool]]:
+    """Run in a worker (or the main process): its pid and whether SIGINT is ignored there (one
+    answer per task)."""
     import signal as _signal
 
-    return [_signal.getsignal(_signal.SIGINT) == _signal.SIG_IGN for _ in tasks]
+    return [(os.getpid(), _signal.getsignal(_signal.SIGINT) == _signal.SIG_IGN) for _ in tasks]
 
 
 def test_workers_ignore_ctrl_c_which_the_main_process_handles():
     """A terminal's Ctrl-C reaches every process of the group; a loky worker interrupted on
-    its own printed a traceback (1 in 11 interrupted runs). The main process stops the run."""
+    its own printed a traceback (1 in 11 interrupted runs). The main process, which computes
+    chunks too, stops the run."""
     from engine.pool import results_in_order
 
-    chunks = results_in_order(lambda i: [i] if i < 6 else None, None, 2, work=_ignores_ctrl_c)
-    assert [answer for chunk in chunks for answer in chunk] == [True] * 6
+    chunks = results_in_order(
+        lambda i: [i] if i < 6 else None, None, 2, backend="loky", work=_ignores_ctrl_c
+    )
+    answers = [answer for chunk in chunks for answer in chunk]
+    assert len(answers) == 6
+    in_workers = [ignored for pid, ignored in answers if pid != os.getpid()]
+    assert in_workers and all(in_workers), answers  # the first chunks go to the worker
 
 
 def test_an_interrupt_behind_another_error_is_an_interrupt(capsys, monkeypatch):
