@@ -418,3 +418,38 @@ runpy.run_path({str(ROOT / "simulate.py")!r}, run_name="__main__")
     assert done.returncode == 130, done.stderr
     assert done.stderr.strip() == "runway: interrupted"
     assert done.stdout == ""
+
+
+def _blas_threads(tasks: list[int], grids: object) -> list[int]:
+    """Run by a worker (or the main process, or one of its threads): its BLAS threads."""
+    from threadpoolctl import threadpool_info
+
+    found = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    return [max(found) if found else -1 for _ in tasks]
+
+
+@pytest.mark.parametrize("backend", ["threads", "loky"])
+def test_native_threads_are_shared_between_the_workers(backend, monkeypatch):
+    """Each of the --jobs workers gets its share of the cores for BLAS: a BLAS call of each
+    using every core left twice as many threads as cores (the worked example's correlated
+    inputs ran 1.7x slower per chunk)."""
+    from engine.pool import THREAD_VARS, available_cores, results_in_order
+
+    for name in THREAD_VARS:
+        monkeypatch.delenv(name, raising=False)
+    chunks = results_in_order(
+        lambda i: [i] if i < 6 else None, None, 2, backend=backend, work=_blas_threads
+    )
+    answers = [n for chunk in chunks for n in chunk]
+    if -1 in answers:
+        pytest.skip("numpy without a BLAS threadpoolctl knows")
+    assert answers == [max(1, available_cores() // 2)] * 6
+
+
+def test_native_threads_leave_sizes_set_by_the_environment(monkeypatch):
+    from engine.pool import native_threads
+
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    assert isinstance(native_threads(2), contextlib.nullcontext)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    assert isinstance(native_threads(1), contextlib.nullcontext)  # one worker: nothing shared
