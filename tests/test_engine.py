@@ -195,12 +195,14 @@ def test_batch_sizes_bound_memory():
     assert small == 2**16 and big < small  # more months: fewer paths per batch (engine/memory.py)
 
 
-def test_overflow_in_a_batch_names_the_line():
+@pytest.mark.parametrize(("jobs", "backend"), [(1, "auto"), (2, "threads"), (2, "loky")])
+def test_overflow_in_a_batch_names_the_line(jobs, backend):
     # Growing 500% a month for 600 months overflows: the run must stop, naming the line and
-    # its growth; it is the scenario's fault (ScenarioError: exit code 2), not Runway's.
+    # its growth; it is the scenario's fault (ScenarioError: exit code 2), not Runway's. With
+    # two workers it is raised from a worker's chunk or this process's, as it is.
     s = scenario(lines=(cost("steady", 0.1), cost("explodes", 1.0, 5.0)), horizon_months=600)
     with pytest.raises(ScenarioError, match=r"^lines\.explodes: amounts go beyond .*growth"):
-        run(s, paths=1000, seed=1, jobs=1)
+        run(s, paths=20_000, seed=1, jobs=jobs, backend=backend, batch_size=1024)
 
 
 def test_tables_carry_their_wilson_intervals_and_expected_range():

@@ -453,3 +453,42 @@ def test_native_threads_leave_sizes_set_by_the_environment(monkeypatch):
     assert isinstance(native_threads(2), contextlib.nullcontext)
     monkeypatch.delenv("OPENBLAS_NUM_THREADS")
     assert isinstance(native_threads(1), contextlib.nullcontext)  # one worker: nothing shared
+
+
+def _uneven(tasks: list[int], grids: object) -> list[int]:
+    """A chunk whose time varies (0-8 ms, by its index): results finish out of order."""
+    time.sleep((tasks[0] * 7919 % 9) / 1000)
+    return tasks
+
+
+@pytest.mark.parametrize("backend", ["threads", "loky"])
+@pytest.mark.parametrize("start", [0, 5])
+def test_chunks_come_in_order_once_each_whoever_computes_them(backend, start):
+    """This process computes chunks while the others do, and takes a queued one back at the
+    end: every chunk is yielded once, in order, from ``start`` on."""
+    from engine.pool import results_in_order
+
+    chunks = results_in_order(
+        lambda i: [i] if i < 40 else None, None, 2, start=start, backend=backend, work=_uneven
+    )
+    assert [task for chunk in chunks for task in chunk] == list(range(start, 40))
+
+
+def test_threads_compute_each_chunk_once():
+    """The queued chunk this process takes back at the end is cancelled first: no chunk is
+    computed twice (a thread would otherwise keep a core busy, and the exit waiting)."""
+    from engine.pool import results_in_order
+
+    computed: list[int] = []
+    lock = threading.Lock()
+
+    def counted(tasks: list[int], grids: object) -> list[int]:
+        with lock:
+            computed.extend(tasks)
+        return _uneven(tasks, grids)
+
+    chunks = results_in_order(
+        lambda i: [i] if i < 40 else None, None, 2, backend="threads", work=counted
+    )
+    assert [task for chunk in chunks for task in chunk] == list(range(40))
+    assert sorted(computed) == list(range(40))
