@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: Runway's engine and command line against the hand-written reference, same run.
 
-    python benchmarks/bench_runway.py [--sections engine,big,inputs,e2e,startup,askrun]
+    python benchmarks/bench_runway.py [--sections engine,big,inputs,e2e,startup,askrun,report]
         [--paths 1e6 1e7] [--big 1e8] [--repeat 3] [--reference PATH]
 
 Every measurement is a fresh subprocess (so peak RSS and start-up are its own), repeated
@@ -24,7 +24,10 @@ median is reported. Sections (all by default; ``--sections inputs,startup`` for 
   scenarios/bench_runway.toml, what the command line does before its first batch (target
   < 0.4 s; an empty ``python -c pass`` is shown beside it);
 - ``askrun``: ``simulate.py ask RUN_DIR --before 2026-01-01 --json`` on a saved 1M-path run of
-  scenarios/bench_runway.toml (made once, not timed), the whole process (target < 0.5 s).
+  scenarios/bench_runway.toml (made once, not timed), the whole process (target < 0.5 s);
+- ``report``: the worked example (scenarios/openai_2024.toml), ``simulate.py run --paths 1M
+  --no-report`` against ``simulate.py report RUN_DIR`` on the run it made, whole processes,
+  interleaved (target: the report at most 0.5x the run).
 
 This is a benchmark, not a test: absolute times on a shared machine mean little; ratios
 measured in the same run do.
@@ -53,7 +56,9 @@ INPUTS_SCENARIO = HERE / "bench_runway_inputs.toml"
 INPUTS_CSV = HERE / "bench_runway_revenue.csv"
 SIMULATE = ROOT / "simulate.py"
 QUESTION = "2026-01-01"  # the date asked in the e2e and askrun sections
-SECTIONS = ("engine", "big", "inputs", "e2e", "startup", "askrun")
+SECTIONS = ("engine", "big", "inputs", "e2e", "startup", "askrun", "report")
+WORKED_EXAMPLE = ROOT / "scenarios" / "openai_2024.toml"
+REPORT_TARGET = 0.5  # report RUN_DIR / run --no-report, 1M paths of the worked example
 PER_CORE_TARGET = 0.75  # --jobs 1 time / the reference's, at 10M paths
 SCALING_TARGET = 1.0  # --jobs 2 speed-up / the reference's own
 
@@ -338,6 +343,35 @@ def askrun_section(args: argparse.Namespace) -> bool:
     return verdict("ask RUN_DIR, seconds", seconds, "< 0.5", seconds < 0.5)
 
 
+def report_section(args: argparse.Namespace) -> bool:
+    with tempfile.TemporaryDirectory(prefix="bench-runway-") as tmp:
+        runs = iter(range(10**6))
+        last: list[pathlib.Path] = []
+
+        def simulate_run() -> float:
+            out = pathlib.Path(tmp) / f"run{next(runs)}"
+            command = [sys.executable, str(SIMULATE), "run", str(WORKED_EXAMPLE)]
+            command += ["--paths", "1000000", "--seed", str(args.seed), "--no-report"]
+            seconds = wall([*command, "--quiet", "--out", str(out)])
+            last.append(out)
+            return seconds
+
+        def report() -> float:
+            return wall([sys.executable, str(SIMULATE), "report", str(last[-1])])
+
+        print(
+            "report: the worked example, 1,000,000 paths, whole processes "
+            f"(median of {args.repeat})"
+        )
+        times = interleaved(
+            args.repeat, **{"run --no-report": simulate_run, "report RUN_DIR": report}
+        )
+        med = show(times)
+    ratio = med["report RUN_DIR"] / med["run --no-report"]
+    target = f"<= {REPORT_TARGET}"
+    return verdict("report RUN_DIR / run --no-report", ratio, target, ratio <= REPORT_TARGET)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -371,6 +405,7 @@ def main() -> int:
         "e2e": e2e_section,
         "startup": startup_section,
         "askrun": askrun_section,
+        "report": report_section,
     }
     ok = True
     for name in SECTIONS:  # in this order, whatever the order asked
