@@ -216,6 +216,26 @@ def run(
     budget = memory_bytes or MEMORY_BUDGET_BYTES
     if backend == "auto":
         backend = local_backend([scenario], size, workers, budget)
+    elif (
+        backend == "threads"
+        and workers > 1
+        and local_backend([scenario], size, workers, budget) != backend
+    ):
+        need = memory.threads_bytes(
+            scenario,
+            size,
+            workers=workers,
+            per_chunk=chunk_batches(size),
+            hist_bins=HIST_BINS,
+            fan_bins=FAN_BINS,
+        )
+        warnings.warn(
+            f"threads hold {workers} batches in one process: about {need / 2**20:,.0f} MiB, "
+            f"over the memory budget of {budget / 2**20:,.0f} MiB (--backend auto would use "
+            "processes)",
+            RunwayWarning,
+            stacklevel=2,
+        )
     per_chunk = chunk_batches(size)
     n_batches = math.ceil(total / size)
     last_size = total - (n_batches - 1) * size

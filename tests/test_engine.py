@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from scipy import optimize, stats
 
 from cashflow.scenario import Funding, Line, Scenario
 from distributions import parse_spec
-from distributions.errors import ScenarioError
+from distributions.errors import RunwayWarning, ScenarioError
 from engine import memory
 from engine.runner import (
     FAN_BINS,
@@ -173,6 +174,20 @@ def test_results_identical_whatever_the_number_of_jobs(backend):
     assert one == two
 
 
+def test_threads_asked_for_over_the_budget_warn_in_one_line():
+    s, _ = funding_mixture_scenario()
+    s = dataclasses.replace(s, questions=())
+    need = memory.threads_bytes(
+        s, 8192, workers=2, per_chunk=chunk_batches(8192), hist_bins=HIST_BINS, fan_bins=FAN_BINS
+    )
+    args = {"paths": 20_000, "seed": 3, "jobs": 2, "batch_size": 8192, "memory_bytes": need - 1}
+    with pytest.warns(RunwayWarning, match=r"^threads hold 2 batches in one process: about "):
+        threads = run(s, backend="threads", **args).summary()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # auto takes processes here, and says nothing
+        assert run(s, backend="auto", **args).summary() == threads
+
+
 def test_local_backend_is_threads_only_when_every_batch_fits_the_budget():
     s, _ = funding_mixture_scenario()
     size = batch_size_for(s)
@@ -202,7 +217,9 @@ def test_overflow_in_a_batch_names_the_line(jobs, backend):
     # two workers it is raised from a worker's chunk or this process's, as it is.
     s = scenario(lines=(cost("steady", 0.1), cost("explodes", 1.0, 5.0)), horizon_months=600)
     with pytest.raises(ScenarioError, match=r"^lines\.explodes: amounts go beyond .*growth"):
-        run(s, paths=20_000, seed=1, jobs=jobs, backend=backend, batch_size=1024)
+        run(
+            s, paths=20_000, seed=1, jobs=jobs, backend=backend, batch_size=1024, memory_bytes=2**34
+        )
 
 
 def test_tables_carry_their_wilson_intervals_and_expected_range():
