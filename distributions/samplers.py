@@ -14,8 +14,6 @@ one-word switch.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from distributions.errors import ScenarioError, UsageError, did_you_mean
@@ -59,9 +57,10 @@ def uniforms(method: str, n: int, d: int, rng: np.random.Generator) -> np.ndarra
     elif method == "lhs":
         u = qmc.LatinHypercube(d, rng=rng).random(n)
     else:
-        with warnings.catch_warnings():
-            # scipy warns when n is not a power of 2; documented above, and the points are
-            # still a valid randomised QMC sample.
-            warnings.filterwarnings("ignore", message=".*balance properties", category=UserWarning)
-            u = qmc.Sobol(d, scramble=True, rng=rng).random(n)
+        # The first n points of the next power of two: the same points as ``random(n)``, without
+        # scipy's warning for an n that is not a power of 2 (documented above; still a valid
+        # randomised QMC sample). Silencing it would take warnings.catch_warnings, which is not
+        # thread-safe, and batches run on threads.
+        m = (n - 1).bit_length()
+        u = qmc.Sobol(d, scramble=True, rng=rng).random_base2(m)[:n]
     return np.clip(np.asarray(u, dtype=np.float64), _EPS, 1.0 - _EPS)

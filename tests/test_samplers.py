@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 from scipy import stats
+from scipy.stats import qmc
 
 from distributions.errors import ScenarioError, UsageError
 from distributions.samplers import SAMPLERS, check_sampler, uniforms
@@ -58,6 +59,19 @@ def test_sobol_power_of_two_is_balanced():
     strata = np.floor(u * n).astype(int)
     for j in range(5):
         np.testing.assert_array_equal(np.sort(strata[:, j]), np.arange(n))
+
+
+@pytest.mark.parametrize("n", [1, 3, 1000, 4096, 70_001])
+def test_sobol_is_scipys_first_n_points_without_a_warning(n):
+    """Any n gives scipy's own ``Sobol(...).random(n)``, bit for bit, and no warning (batches run
+    on threads: the warning can no longer be silenced with the thread-unsafe catch_warnings)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = qmc.Sobol(4, scramble=True, rng=_rng(3)).random(n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = uniforms("sobol", n, 4, _rng(3))
+    np.testing.assert_array_equal(got, np.clip(expected, 2.0**-53, 1 - 2.0**-53))
 
 
 def test_unknown_sampler_names_the_closest():
