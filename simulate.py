@@ -289,6 +289,9 @@ class _Parser(argparse.ArgumentParser):
 SCENARIO_HELP = "a scenario file, or a built-in scenario's name (`runway scenarios` lists them)"
 
 
+JOBS_HELP = "cores to compute on: this process and jobs - 1 threads or processes (default: all)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="runway", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
@@ -309,9 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
             default=None,
             help="seed (entropy) for a reproducible run; default: fresh, printed",
         )
-        sp.add_argument(
-            "--jobs", type=parse_jobs, default=None, help="worker processes (default: all cores)"
-        )
+        sp.add_argument("--jobs", type=parse_jobs, default=None, help=JOBS_HELP)
         sp.add_argument(
             "--sampler",
             choices=SAMPLERS,
@@ -403,9 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     res = sub.add_parser("resume", help="finish a run that was interrupted or killed")
     res.add_argument("run_dir", type=pathlib.Path)
-    res.add_argument(
-        "--jobs", type=parse_jobs, default=None, help="worker processes (default: all cores)"
-    )
+    res.add_argument("--jobs", type=parse_jobs, default=None, help=JOBS_HELP)
     res.add_argument("--quiet", action="store_true", help="no progress on stderr")
     res.add_argument("--no-report", action="store_true", help="skip the PDF report")
     res.add_argument("--charts", default="png", metavar="FORMATS", help=CHARTS_HELP)
