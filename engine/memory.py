@@ -37,6 +37,7 @@ The batch size depends only on the scenario and the budget (never on jobs or pat
 of the reproducibility key). When the fixed histograms leave less than a quarter of (budget -
 baseline) for the batch (horizons of many years: k grows with years), the batch gets that
 quarter: no batch size can then meet the budget, and smaller batches would only slow the run.
+
 Threads. With the threads backend one process runs ``workers`` batches at once: its peak is
 
     BASELINE_BYTES + one run accumulator + workers * (a chunk's batch results and merge
@@ -66,6 +67,7 @@ __all__ = [
     "MIN_BUDGET_BYTES",
     "batch_size",
     "fixed_bytes",
+    "histogram_bytes",
     "parse_memory",
     "path_bytes",
     "threads_bytes",

@@ -16,7 +16,7 @@ from cashflow.parse import load_scenario
 from cashflow.scenario import Line, Scenario
 from distributions import parse_spec
 from engine import memory
-from engine.runner import MAX_BATCH, batch_size_for, run
+from engine.runner import FAN_BINS, HIST_BINS, MAX_BATCH, batch_size_for, chunk_batches, run
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MiB = 2**20
@@ -172,3 +172,41 @@ def test_200_lines_peak_rss_under_default_budget(tmp_path):
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["batches"] == 4 and out["batch_size"] < MAX_BATCH
     assert out["hwm"] < memory.DEFAULT_BUDGET_BYTES, out["hwm"] / MiB
+
+
+THREADS_CHILD = """
+import json, sys, warnings
+sys.path.insert(0, {root!r})
+warnings.simplefilter("ignore")
+from cashflow.parse import load_scenario
+from engine.runner import batch_size_for, run
+s = load_scenario({path!r})
+size = batch_size_for(s)
+res = run(s, paths=12 * size, seed=3, jobs=2, backend="threads")
+hwm = [int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:")]
+print(json.dumps({{"batch_size": res.batch_size, "hwm": hwm[0]}}))
+"""
+
+
+@pytest.mark.skipif(not pathlib.Path("/proc/self/status").exists(), reason="needs /proc")
+@pytest.mark.parametrize("name", ["bench_runway", "saas_startup"])
+def test_threads_peak_rss_within_their_estimate(name):
+    """The process of a --jobs 2 run on threads (two batches at once, with their chunks'
+    histograms) stays under memory.threads_bytes, the estimate --backend auto decides by."""
+    path = ROOT / "scenarios" / f"{name}.toml"
+    code = THREADS_CHILD.format(root=str(ROOT), path=str(path))
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    size = out["batch_size"]
+    estimate = memory.threads_bytes(
+        load_scenario(path),
+        size,
+        workers=2,
+        per_chunk=chunk_batches(size),
+        hist_bins=HIST_BINS,
+        fan_bins=FAN_BINS,
+    )
+    assert out["hwm"] < estimate <= memory.DEFAULT_BUDGET_BYTES, (out["hwm"] / MiB, estimate / MiB)
