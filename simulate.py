@@ -613,6 +613,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             sampler=sampler,
             paths=paths,
         ),
+        "memory_bytes": args.memory_bytes,  # the budget the run keeps to (threads or processes)
         "until_ci": args.until_ci,
         "compare": args.compare,
         "max_paths": args.max_paths,
@@ -682,7 +683,7 @@ def _execute(
     store = CheckpointStore(run_dir.work, resume_hint=hint)
     pool.resume_hint = hint
     options = {k: spec[k] for k in ("seed", "paths", "sampler", "batch_size", "until_ci")}
-    options |= {"max_paths": spec.get("max_paths"), "time_limit": spec.get("time_limit")}
+    options |= {k: spec.get(k) for k in ("max_paths", "time_limit", "memory_bytes")}
     try:
         results = run(
             scenario,

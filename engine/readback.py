@@ -77,6 +77,7 @@ _RUN_OPTIONAL: dict[str, tuple[tuple[type, ...], Any]] = {
     "until_ci": (_FLOAT, lambda v: 0 < v < 0.5),
     "max_paths": (_INT, lambda v: v >= 1),
     "time_limit": (_FLOAT, lambda v: v > 0),
+    "memory_bytes": (_INT, lambda v: v >= 1),
     "compare": ((bool,), None),
     "sets": ((list,), lambda v: all(isinstance(s, list) and len(s) == 2 for s in v)),
 }

@@ -80,6 +80,20 @@ def test_jobs_do_not_change_summary(tmp_path):
     assert figures[0] == figures[1]
 
 
+def test_memory_budget_is_the_runs_own_for_threads_too(capsys, tmp_path):
+    """--memory is recorded for a resume and is the budget threads are judged by: the batch
+    it gives (16,384 paths at 256 MiB) fits once per process, not twice in one."""
+    out = tmp_path / "r"
+    argv = ["--paths", "40000", "--seed", "4", "--jobs", "2", "--memory", "256M", "--no-report"]
+    code, _, err = run_cli(capsys, "run", BENCH, *argv, "--backend", "threads", "--out", str(out))
+    assert code == 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "over the memory budget of 256 MiB" in lines[0], err
+    assert json.loads((out / "manifest.json").read_text())["run"]["memory_bytes"] == 256 * 2**20
+    code, _, err = run_cli(capsys, "run", BENCH, *argv, "--out", str(tmp_path / "auto"))
+    assert code == 0 and err == ""  # auto: processes, within the budget, nothing to say
+
+
 def test_fresh_entropy_is_printed_and_recorded(capsys, tmp_path):
     code, out, _ = run_cli(
         capsys, "run", BENCH, "--paths", "2000", "--jobs", "1", "--out", str(tmp_path / "r"),
