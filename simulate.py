@@ -425,7 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--paths", type=parse_count, default=paths, help=what)
         sp.add_argument("--seed", type=parse_seed, default=None, help="seed; default: fresh")
         if jobs:
-            sp.add_argument("--jobs", type=parse_jobs, default=None, help="worker processes")
+            sp.add_argument("--jobs", type=parse_jobs, default=None, help=JOBS_HELP)
 
     cmp_ = sub.add_parser(
         "compare", help="the base and its variants on the same paths, with paired differences"
