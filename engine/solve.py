@@ -408,11 +408,15 @@ def solve(
         raise UsageError("paths", "{paths} must be a positive number (got {got})", got=paths)
     entropy = fresh_entropy() if seed is None else int(seed)
 
-    from engine.runner import batch_size_for, chunk_batches, run
+    from engine.pool import available_cores, resolve_jobs
+    from engine.runner import batch_size_for, chunk_batches, local_backend, run
 
     size = min(batch_size_for(scenario), max(1, n_paths))
     few_chunks = math.ceil(n_paths / (size * chunk_batches(size))) <= IN_PROCESS_CHUNKS
-    run_jobs = 1 if few_chunks else jobs  # faster here than shipped to a pool
+    workers, _ = resolve_jobs(jobs, available_cores())  # refused or capped by run(), once
+    threads = local_backend([scenario], size, workers) == "threads"
+    # A few chunks: faster here than shipped to a pool of processes; threads cost nothing.
+    run_jobs = 1 if few_chunks and not threads else jobs
 
     # Values are handled as u (a float, or a month index), converted for the document by `raw`.
     if key.month:

@@ -151,6 +151,20 @@ def test_stochastic_target_met_within_ci() -> None:
     assert check.probability > level
 
 
+def test_answer_identical_whatever_the_jobs() -> None:
+    """Evaluations of a few chunks run on threads too (nothing to start): same answer, same
+    evaluations, bit for bit."""
+    kw = {"paths": 140_000, "seed": 5, "range_": (8.0, 11.0)}  # 2 chunks per evaluation
+    one = solve(BENCH, "before 2026-01-01 <= 50%", "events.raise.amount", jobs=1, **kw)
+    two = solve(BENCH, "before 2026-01-01 <= 50%", "events.raise.amount", jobs=2, **kw)
+    assert (one.answer, one.probability, one.interval, one.evaluations) == (
+        two.answer,
+        two.probability,
+        two.interval,
+        two.evaluations,
+    )
+
+
 def test_out_of_reach() -> None:
     sol = solve(
         BENCH,
