@@ -427,11 +427,9 @@ def _threads_pool(
     """Chunks from ``first`` on, computed by this process's thread and ``workers - 1`` others
     (numpy releases the GIL in its array loops, so they run on as many cores). Nothing to start
     or import, nothing pickled. Any exception, or closing this generator, cancels the chunks not
-    started; one running in a thread ends on its own (its result unused), and the process
-    waits for it on exit (at most one chunk)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    threads = ThreadPoolExecutor(workers - 1, thread_name_prefix="runway-batch")
+    started; one running in a thread ends on its own (its result unused), and the process does
+    not wait for it to exit (:class:`_DaemonThreads`)."""
+    threads = _DaemonThreads(workers - 1)
     try:
         yield from _ordered(
             chunk_at,
@@ -444,7 +442,49 @@ def _threads_pool(
             steal=lambda future: future.cancel(),  # a queued chunk: computed here instead
         )
     finally:
-        threads.shutdown(wait=False, cancel_futures=True)
+        threads.shutdown()
+
+
+class _DaemonThreads:
+    """``n`` daemon threads running what is submitted, in order, each call's outcome in a
+    :class:`concurrent.futures.Future` (cancelled before it starts: skipped). What
+    ThreadPoolExecutor does, except that the process does not wait at exit for a call still
+    running: an interrupted run exits at once instead of after its threads' chunks."""
+
+    def __init__(self, n: int) -> None:
+        import queue
+
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._serve, name=f"runway-batch-{i}", daemon=True)
+            for i in range(n)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        from concurrent.futures import Future
+
+        future: Future[Any] = Future()
+        self._queue.put((future, fn, args))
+        return future
+
+    def shutdown(self) -> None:
+        """The threads end once the calls submitted are done or cancelled."""
+        for _ in self._threads:
+            self._queue.put(None)
+
+    def _serve(self) -> None:
+        while (item := self._queue.get()) is not None:
+            future, fn, args = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn(*args)
+            except BaseException as error:  # to the caller, through the future
+                future.set_exception(error)
+            else:
+                future.set_result(result)
 
 
 def _finish(futures: list[Any]) -> None:

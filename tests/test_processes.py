@@ -492,3 +492,28 @@ def test_threads_compute_each_chunk_once():
     )
     assert [task for chunk in chunks for task in chunk] == list(range(40))
     assert sorted(computed) == list(range(40))
+
+
+def test_daemon_threads_run_in_order_skip_cancelled_and_pass_errors_on():
+    """The threads backend's executor: calls in order, a call cancelled before it starts is
+    skipped, an error reaches its future, and the threads are daemons (an interrupted run
+    exits at once, not after the chunk a thread is computing)."""
+    from engine.pool import _DaemonThreads
+
+    gate = threading.Event()
+    ran: list[int] = []
+    threads = _DaemonThreads(1)
+    first = threads.submit(lambda: gate.wait(5) and ran.append(1))
+    second = threads.submit(ran.append, 2)
+    failing = threads.submit(lambda: 1 / 0)
+    assert second.cancel()  # queued behind the first: taken back
+    gate.set()
+    first.result(timeout=5)
+    with pytest.raises(ZeroDivisionError):
+        failing.result(timeout=5)
+    threads.shutdown()
+    assert ran == [1]
+    assert all(t.daemon for t in threads._threads)
+    for t in threads._threads:
+        t.join(timeout=5)
+        assert not t.is_alive()  # ended by shutdown
