@@ -253,8 +253,7 @@ def results_in_order(
 
     client: Any = None
     if backend == "threads":
-        with native_threads(workers):
-            yield from _threads_pool(chunk_at, grids, workers, start, work)
+        yield from _threads_pool(chunk_at, grids, workers, start, work)
         return
     if backend == "dask":
         assert scheduler  # a dask backend without a scheduler is refused above
@@ -431,16 +430,17 @@ def _threads_pool(
     not wait for it to exit (:class:`_DaemonThreads`)."""
     threads = _DaemonThreads(workers - 1)
     try:
-        yield from _ordered(
-            chunk_at,
-            first,
-            window=2 * (workers - 1),
-            submit=lambda i, group: threads.submit(work, group, grids),
-            result_of=lambda future: future.result(),
-            cancel=lambda futures: [f.cancel() for f in futures],
-            here=lambda group: work(group, grids),
-            steal=lambda future: future.cancel(),  # a queued chunk: computed here instead
-        )
+        with native_threads(workers):  # every thread computes
+            yield from _ordered(
+                chunk_at,
+                first,
+                window=2 * (workers - 1),
+                submit=lambda i, group: threads.submit(work, group, grids),
+                result_of=lambda future: future.result(),
+                cancel=lambda futures: [f.cancel() for f in futures],
+                here=lambda group: work(group, grids),
+                steal=lambda future: future.cancel(),  # a queued chunk: computed here instead
+            )
     finally:
         threads.shutdown()
 

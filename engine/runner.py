@@ -125,16 +125,21 @@ def local_backend(
 ) -> str:
     """How a local run of ``workers`` workers on batches of ``size`` paths runs: "threads" (one
     process: nothing to start, import or pickle) when ``workers`` batches of the largest of
-    ``scenarios`` fit ``budget_bytes`` together (:func:`engine.memory.threads_bytes`), else
-    "loky" (one process per worker, each within the budget)."""
+    ``scenarios`` fit ``budget_bytes`` together (:func:`threads_need`), else "loky" (one
+    process per worker, each within the budget)."""
+    return "threads" if threads_need(scenarios, size, workers) <= budget_bytes else "loky"
+
+
+def threads_need(scenarios: list[Scenario], size: int, workers: int) -> int:
+    """Peak RSS estimate, bytes, of one process running ``workers`` batches of ``size`` paths
+    of the largest of ``scenarios`` at once (:func:`engine.memory.threads_bytes`)."""
     per_chunk = chunk_batches(size)
-    need = max(
+    return max(
         memory.threads_bytes(
             s, size, workers=workers, per_chunk=per_chunk, hist_bins=HIST_BINS, fan_bins=FAN_BINS
         )
         for s in scenarios
     )
-    return "threads" if need <= budget_bytes else "loky"
 
 
 def run(
@@ -214,28 +219,18 @@ def run(
         scenario, memory_bytes or MEMORY_BUDGET_BYTES, sampler=sampler, paths=paths
     )
     budget = memory_bytes or MEMORY_BUDGET_BYTES
-    if backend == "auto":
-        backend = local_backend([scenario], size, workers, budget)
-    elif (
-        backend == "threads"
-        and workers > 1
-        and local_backend([scenario], size, workers, budget) != backend
-    ):
-        need = memory.threads_bytes(
-            scenario,
-            size,
-            workers=workers,
-            per_chunk=chunk_batches(size),
-            hist_bins=HIST_BINS,
-            fan_bins=FAN_BINS,
-        )
-        warnings.warn(
-            f"threads hold {workers} batches in one process: about {need / 2**20:,.0f} MiB, "
-            f"over the memory budget of {budget / 2**20:,.0f} MiB (--backend auto would use "
-            "processes)",
-            RunwayWarning,
-            stacklevel=2,
-        )
+    if backend in ("auto", "threads"):
+        need = threads_need([scenario], size, workers)
+        if backend == "auto":
+            backend = "threads" if need <= budget else "loky"
+        elif workers > 1 and need > budget:
+            warnings.warn(
+                f"threads hold {workers} batches in one process: about {need / 2**20:,.0f} MiB, "
+                f"over the memory budget of {budget / 2**20:,.0f} MiB (--backend auto would use "
+                "processes)",
+                RunwayWarning,
+                stacklevel=2,
+            )
     per_chunk = chunk_batches(size)
     n_batches = math.ceil(total / size)
     last_size = total - (n_batches - 1) * size
