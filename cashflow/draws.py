@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cashflow.calendar import year_of_month
-from cashflow.scenario import Scenario, Shock
+from cashflow.scenario import Line, Scenario, Shock
 from distributions import Spec
 from distributions.correlation import iman_conover
 from distributions.samplers import uniforms
@@ -53,6 +53,7 @@ __all__ = [
     "draw_batch",
     "effective_vary",
     "month_year_index",
+    "monthly_growth",
     "occurs",
     "per_path_inputs",
 ]
@@ -85,6 +86,15 @@ def path_values(a: np.ndarray) -> np.ndarray | float:
     """The month-0 values of an input's (n, ·) or (1, ·) array: (n,), or a float for a
     constant (the cheapest to broadcast)."""
     return float(a[0, 0]) if a.shape == (1, 1) else a[:, 0]
+
+
+def monthly_growth(draws: Draws, line: Line) -> np.ndarray | None:
+    """The line's growth input as a monthly rate (a yearly rate compounded down to a month);
+    None without one. Shape as drawn: (n, 1), (1, 1) or (n, H)."""
+    growth = draws.inputs.get(f"{line.name}.growth")
+    if growth is not None and line.growth_per == "year":
+        growth = np.expm1(np.log1p(growth) / 12.0)
+    return growth
 
 
 def month_year_index(scenario: Scenario) -> np.ndarray:

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cashflow import calendar, plan_model
-from cashflow.draws import Draws, occurs, path_values
+from cashflow.draws import Draws, monthly_growth, occurs, path_values
 from cashflow.management import ManagedFlows, Management, manage, touched_groups
 from cashflow.scenario import Funding, Line, Scenario, Shock
 from distributions._require import fmt
@@ -180,10 +180,8 @@ def _start_into(ctx: _Context, line: Line, out: np.ndarray) -> None:
     start_in = ctx.draws.inputs[f"{name}.start"]
     by_month_start = start_in.shape[1] > 1  # vary "month" / "year": start_t * growth factor_t
     start = 1.0 if by_month_start else path_values(start_in)
-    growth = ctx.inp(f"{name}.growth")
+    growth = monthly_growth(ctx.draws, line)
     z = ctx.draws.noise.get(f"{name}:growth_z")
-    if growth is not None and line.growth_per == "year":
-        growth = np.expm1(np.log1p(growth) / 12.0)
     by_month = out.T  # (H, n) rows: one month of every path, contiguous
 
     if z is None and growth is None:

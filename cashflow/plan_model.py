@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cashflow.draws import Draws, occurs, path_values
+from cashflow.draws import Draws, monthly_growth, occurs, path_values
 from cashflow.scenario import Line
 
 __all__ = [
@@ -60,10 +60,7 @@ class _Growth:
     month, or a yearly rate converted to monthly), as (n,) vectors or floats."""
 
     def __init__(self, draws: Draws, line: Line) -> None:
-        growth = draws.inputs.get(f"{line.name}.growth")
-        if growth is not None and line.growth_per == "year":
-            growth = np.expm1(np.log1p(growth) / 12.0)
-        self.growth = growth
+        self.growth = monthly_growth(draws, line)
         self.z = draws.noise.get(f"{line.name}:growth_z")
         self.noise = draws.inputs.get(f"{line.name}.growth_noise")
 
