@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 import pytest
+from sessions import poll, session_processes
 
 import engine.pool
 import simulate
@@ -23,47 +24,14 @@ from engine.pool import Terminated, resolve_jobs, stop_on_signals
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BENCH = str(ROOT / "scenarios" / "bench_runway.toml")
-TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 linux_only = pytest.mark.skipif(
     not pathlib.Path("/proc/self/stat").exists(), reason="reads processes from /proc"
 )
 
 
-# ----- helpers: the processes of a session, from /proc --------------------------------------
-def session_processes(sid: int) -> dict[int, dict]:
-    """Live (not zombie) processes of session ``sid``: pid -> ppid, cpu seconds, command line."""
-    found = {}
-    for entry in pathlib.Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_bytes()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:  # gone meanwhile
-            continue
-        fields = stat.rsplit(b")", 1)[1].split()  # fields[0] is field 3 of proc(5): the state
-        state, ppid, session = fields[0], int(fields[1]), int(fields[3])
-        if session != sid or state in (b"Z", b"X"):
-            continue
-        cpu = (int(fields[11]) + int(fields[12])) / TICKS
-        found[int(entry.name)] = {"ppid": ppid, "cpu": cpu, "cmd": cmdline}
-    return found
-
-
 def workers_of(sid: int) -> dict[int, dict]:
     return {p: v for p, v in session_processes(sid).items() if "popen_loky_posix" in v["cmd"]}
-
-
-def poll(condition, timeout: float, every: float = 0.05):
-    """Call ``condition`` until it returns something truthy (returned) or ``timeout`` passes
-    (then the last value is returned)."""
-    end = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() > end:
-            return value
-        time.sleep(every)
 
 
 def shm_entries(pid: int) -> set[str]:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from sessions import poll, session_processes
 
 import engine.files
 import engine.pool
@@ -208,28 +209,6 @@ def fails(text: str) -> None:
 def test_an_error_in_a_job_is_raised_here_as_it_is() -> None:
     with pytest.raises(ValueError, match="a bug"), Drawing(2) as drawing:
         drawing.results([drawing.submit(fails, "a bug")])
-
-
-def session_processes(sid: int) -> list[int]:
-    """Live processes of session ``sid`` (see tests/test_processes.py)."""
-    found = []
-    for entry in pathlib.Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == sid and fields[0] not in (b"Z", b"X"):
-            found.append(int(entry.name))
-    return found
-
-
-def poll(condition: Callable[[], object], timeout: float) -> object:
-    end = time.monotonic() + timeout
-    while not (value := condition()) and time.monotonic() < end:
-        time.sleep(0.02)
-    return value
 
 
 @linux_only
