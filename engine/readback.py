@@ -145,8 +145,9 @@ def _check_schema(run_dir: pathlib.Path, manifest: dict[str, Any]) -> None:
             raise DamagedRun(run_dir, f"manifest.json: '{key}' has an impossible value")
     if manifest.get("variant") is not None and not isinstance(manifest["variant"], str):
         raise DamagedRun(run_dir, "manifest.json: 'variant' has the wrong type")
-    for key in ("sha256", "inputs"):
-        if not legacy and key not in manifest:  # only runs from before checksums lack them
+    # tables of names to text; only runs from before checksums lack the first two
+    for key, needed in (("sha256", not legacy), ("inputs", not legacy), ("versions", False)):
+        if needed and key not in manifest:
             raise DamagedRun(run_dir, f"manifest.json has no '{key}'")
         table = manifest.get(key, {})
         if not isinstance(table, dict) or not all(

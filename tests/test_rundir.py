@@ -408,6 +408,9 @@ DAMAGE = {
     "status missing": (_drop_manifest_key("status"), "manifest.json has no 'status'"),
     "checksums a list": (lambda d: _set_manifest(d, sha256=[1]), "'sha256' has the wrong type"),
     "checksums dropped": (_drop_manifest_key("sha256"), "manifest.json has no 'sha256'"),
+    # the report's run table reads them: a number crashed it (AttributeError, exit 70)
+    "versions a number": (lambda d: _set_manifest(d, versions=999), "'versions' has the wrong"),
+    "versions a word": (lambda d: _set_manifest(d, versions="x"), "'versions' has the wrong"),
     "run paths a word": (
         lambda d: _set_manifest(d, run={**_manifest(d)["run"], "paths": "many"}),
         "'run.paths' has the wrong type",
