@@ -647,11 +647,11 @@ def _check_backend(args: argparse.Namespace) -> None:
 
 
 def _check_charts(args: argparse.Namespace) -> None:
-    """A bad --charts is told before the run, not after it."""
-    if not args.no_report:
-        from reports.pdf import chart_formats
+    """A bad --charts is told before the run, not after it (with --no-report too: a typo is
+    one whatever else the command says)."""
+    from reports.pdf import chart_formats
 
-        chart_formats(args.charts)
+    chart_formats(args.charts)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:

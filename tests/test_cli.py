@@ -186,3 +186,6 @@ def test_charts_flag_asks_for_svg_and_a_bad_format_is_refused_before_the_run(cap
     assert not refused.exists()  # told before anything ran or was written
     assert simulate.main(["report", str(out), "--charts", "svgg"]) == 2
     assert "did you mean 'svg'?" in capsys.readouterr().err
+    no_report = ["--out", str(refused), "--no-report", "--charts", "gif"]  # a typo all the same
+    assert simulate.main(["run", BENCH, *quick, *no_report]) == 2
+    assert "unknown chart format 'gif'" in capsys.readouterr().err and not refused.exists()
