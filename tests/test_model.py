@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
-from per_path import hit_month as _hit_month
-from per_path import value as _value
+from per_path import assert_matches_reference
 
-from cashflow.calendar import month_index, year_of_month
-from cashflow.draws import Draws, draw_batch
-from cashflow.model import Flows, first_nonfinite, line_amounts, simulate_flows
+from cashflow.calendar import month_index
+from cashflow.draws import draw_batch
+from cashflow.model import Flows, first_nonfinite, simulate_flows
 from cashflow.scenario import Correlation, Funding, Line, Scenario, Shock
 from distributions import parse_spec
 
@@ -152,110 +149,14 @@ def _build(lines, events, *, horizon, starting_cash, correlation=None, floor=0.0
     )
 
 
-# --- the slow, obviously correct reference -------------------------------------------------
-
-
-def reference_flows(scenario: Scenario, draws: Draws) -> tuple[dict, dict]:
-    """Month by month, path by path, in plain Python floats."""
-    H, n = scenario.horizon_months, draws.n
-    inp, noise = draws.inputs, draws.noise
-    years = year_of_month(scenario.start_year, scenario.start_month, H)
-    lines = {}
-    revenue, costs, funding, cash = (np.zeros((n, H)) for _ in range(4))
-    for i in range(n):
-        amount: dict[str, list[float]] = {}
-        for line in scenario.lines:
-            name = line.name
-            row = []
-            level = 0.0
-            for t in range(H):
-                if line.start is not None:
-                    if t == 0:
-                        level = 1.0
-                    else:
-                        g = _value(inp[f"{name}.growth"], i, t) if line.growth else 0.0
-                        if line.growth_per == "year":
-                            g = (1.0 + g) ** (1.0 / 12.0) - 1.0
-                        if f"{name}:growth_z" in noise:
-                            sd = _value(inp[f"{name}.growth_noise"], i, t)
-                            g += sd * noise[f"{name}:growth_z"][i, t]
-                        level *= 1.0 + g
-                    a = _value(inp[f"{name}.start"], i, t) * level
-                elif line.schedule is not None:
-                    a = _value(inp[f"{name}.schedule.{years[t]}"], i, t) / 12.0
-                else:
-                    a = _value(inp[f"{name}.ratio"], i, t) * amount[line.share_of][t]
-                if f"{name}:volatility_z" in noise:
-                    v = _value(inp[f"{name}.volatility"], i, t)
-                    a *= math.exp(v * noise[f"{name}:volatility_z"][i, t] - v * v / 2.0)
-                if line.scale is not None:
-                    a *= _value(inp[f"{name}.scale"], i, t)
-                row.append(a)
-            for shock in scenario.events:
-                if isinstance(shock, Shock) and shock.line == name:
-                    mult = 1.0
-                    hit_month = (
-                        _hit_month(scenario, draws, shock, i) if shock.per == "horizon" else None
-                    )
-                    for t in range(H):
-                        if shock.per == "month" and noise[f"{shock.name}:hits"][i, t]:
-                            mult *= _value(inp[f"{shock.name}.factor"], i, t)
-                        if shock.per == "horizon" and t == hit_month:
-                            mult = _value(inp[f"{shock.name}.factor"], i, t)
-                        row[t] *= mult
-            amount[name] = row
-        for line in scenario.lines:
-            lines.setdefault(line.name, np.zeros((n, H)))[i] = amount[line.name]
-            target = revenue if line.kind == "revenue" else costs
-            target[i] += amount[line.name]
-        for event in scenario.events:
-            if isinstance(event, Shock) and event.amount is not None:
-                for t in range(H):
-                    if event.per == "month":
-                        hit = noise[f"{event.name}:hits"][i, t]
-                    else:
-                        hit = t == _hit_month(scenario, draws, event, i)
-                    if hit:
-                        costs[i, t] += _value(inp[f"{event.name}.amount"], i, t)
-            if isinstance(event, Funding):
-                m = _hit_month(scenario, draws, event, i)
-                if m is not None:
-                    funding[i, m] += _value(inp[f"{event.name}.amount"], i, m)
-        balance = _value(inp["starting_cash"], i, 0)
-        for t in range(H):
-            balance = balance + revenue[i, t] - costs[i, t] + funding[i, t]
-            cash[i, t] = balance
-    flows = {"revenue": revenue, "costs": costs, "funding": funding, "cash": cash}
-    return flows, lines
-
-
 # --- tests -----------------------------------------------------------------------------------
-
-
-def _close(actual: np.ndarray, expected: np.ndarray) -> None:
-    scale = float(np.abs(expected).max()) or 1.0
-    np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12 * scale)
 
 
 @pytest.mark.parametrize("sampler", ["mc", "sobol"])
 def test_matches_scalar_reference(sampler: str) -> None:
     scenario = full_scenario()
     draws = draw_batch(scenario, 50, np.random.SeedSequence(20240701), sampler)
-    flows = simulate_flows(scenario, draws, keep_funding=True)
-    expected, expected_lines = reference_flows(scenario, draws)
-    for key, value in expected.items():
-        _close(getattr(flows, key), value)
-    amounts = line_amounts(scenario, draws)
-    assert list(amounts) == [line.name for line in scenario.lines]
-    for name, value in expected_lines.items():
-        _close(amounts[name], value)
-    # The memory layout of the draws changes nothing (the model works month-major).
-    c_order = Draws(
-        n=draws.n,
-        inputs={k: np.ascontiguousarray(v) for k, v in draws.inputs.items()},
-        noise={k: np.ascontiguousarray(v) for k, v in draws.noise.items()},
-    )
-    np.testing.assert_array_equal(simulate_flows(scenario, c_order).cash, flows.cash)
+    flows, _, _ = assert_matches_reference(scenario, draws)  # the memory layout changes nothing
     # Every feature was exercised on these 50 paths.
     assert (flows.funding > 0).any()
     assert draws.noise["price_cut:hits"].any() and draws.noise["outage:hits"].any()
