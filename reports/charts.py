@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.markers import TICKDOWN
 from matplotlib.ticker import (
     FixedLocator,
     FuncFormatter,
     LogLocator,
-    MultipleLocator,
     PercentFormatter,
 )
 
@@ -67,8 +68,19 @@ def month_axis(ax: Axes, labels: Sequence[str]) -> Axes:
     ticks = [k for k in range(last + 1) if (int(labels[k][5:7]) - 1) % step == 0]
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: _label_at(labels, x)))
-    ax.xaxis.set_minor_locator(MultipleLocator(1))
-    ax.tick_params(axis="x", which="minor", length=2)
+    # a short mark at every month, as minor ticks would look, but one artist: 60 minor ticks
+    # are 60 Tick objects of 5 artists each, costing more to draw than the rest of the chart
+    ax.plot(
+        np.arange(last + 1),
+        np.zeros(last + 1),
+        transform=ax.get_xaxis_transform(),  # x in months, y in axes fraction: on the spine
+        linestyle="none",
+        marker=TICKDOWN,
+        markersize=2.0,
+        markeredgewidth=mpl.rcParams["xtick.minor.width"],
+        color=mpl.rcParams["xtick.color"],
+        clip_on=False,
+    )
     ax.set_xlim(0, last)
     return ax
 
