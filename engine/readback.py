@@ -254,8 +254,10 @@ def load_run(run_dir: str | pathlib.Path) -> Results:
     run_dir = pathlib.Path(run_dir)
     manifest = read_manifest(run_dir)
     status = manifest.get("status", "finished")  # runs written before the status existed
-    if status != "finished":
+    if status == "running":
         raise RunDirError(run_dir, _unfinished(run_dir, manifest))
+    if status != "finished":  # not a state a run is ever in: no resume hint resume refuses
+        raise DamagedRun(run_dir, "manifest.json: 'status' is neither 'finished' nor 'running'")
     _check_schema(run_dir, manifest)
     _check_files(run_dir, manifest)
     scenario = scenario_of(run_dir, manifest)

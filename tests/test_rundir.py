@@ -406,6 +406,9 @@ DAMAGE = {
     "bins changed": (lambda d: _set_manifest(d, hist_bins=1024), "'hist_counts' has shape"),
     "paths missing": (_drop_manifest_key("paths"), "manifest.json has no 'paths'"),
     "status missing": (_drop_manifest_key("status"), "manifest.json has no 'status'"),
+    # neither finished nor running: ask gave a resume hint that resume then refused
+    "status garbled": (lambda d: _set_manifest(d, status="fnished"), "'status' is neither"),
+    "status a number": (lambda d: _set_manifest(d, status=3), "'status' is neither"),
     "checksums a list": (lambda d: _set_manifest(d, sha256=[1]), "'sha256' has the wrong type"),
     "checksums dropped": (_drop_manifest_key("sha256"), "manifest.json has no 'sha256'"),
     # the report's run table reads them: a number crashed it (AttributeError, exit 70)
