@@ -419,14 +419,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim_options(a)
     a.add_argument("--json", action="store_true", help="print one JSON object")
 
-    def decision_options(
-        sp: argparse.ArgumentParser, *, paths: int, what: str, jobs: bool = True
-    ) -> None:
+    def decision_options(sp: argparse.ArgumentParser, *, paths: int, what: str) -> None:
         """--paths (with its own default), --seed and --jobs of compare, solve, sensitivity."""
         sp.add_argument("--paths", type=parse_count, default=paths, help=what)
         sp.add_argument("--seed", type=parse_seed, default=None, help="seed; default: fresh")
-        if jobs:
-            sp.add_argument("--jobs", type=parse_jobs, default=None, help=JOBS_HELP)
+        sp.add_argument("--jobs", type=parse_jobs, default=None, help=JOBS_HELP)
 
     cmp_ = sub.add_parser(
         "compare", help="the base and its variants on the same paths, with paired differences"
@@ -471,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="'before 2026-01-01' (runs out before), 'cash 2025-12' (month-end cash), "
         "'loss 2024' (a year's net loss)",
     )
-    decision_options(sen, paths=200_000, what="model evaluations at most (200k)", jobs=False)
+    decision_options(sen, paths=200_000, what="model evaluations at most (200k)")
     sen.add_argument("--variant", default=None, help="a named variant of the scenario")
     sen.add_argument(
         "--out",
@@ -905,7 +902,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         print(
             f"runway: {evaluations:,} model evaluations ({d} inputs), seed {seed}", file=sys.stderr
         )
-    result = sensitivity(scenario, output, paths=args.paths, seed=seed)
+    result = sensitivity(scenario, output, paths=args.paths, seed=seed, jobs=args.jobs)
     say(result.text())
     if args.out is not None:
         try:

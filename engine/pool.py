@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from distributions.errors import RunwayError, RunwayWarning, UsageError, did_you_mean
@@ -59,6 +59,7 @@ __all__ = [
     "stop_on_signals",
     "stop_workers",
     "submit",
+    "threads_map",
     "wait",
     "workers_for",
 ]
@@ -485,6 +486,30 @@ class _DaemonThreads:
                 future.set_exception(error)
             else:
                 future.set_result(result)
+
+
+def threads_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int) -> list[Any]:
+    """``[fn(item) for item in items]``, computed by this thread and ``workers - 1`` others
+    (numpy releases the GIL in its array loops, so they run on as many cores; each process's
+    native threads shared out as for a run). The other threads take the items from the front,
+    this one from the back, so nobody waits until the end. The same results whatever
+    ``workers``, for an ``fn`` that depends on its item only. An exception (Ctrl-C included)
+    cancels the items not started and is raised here."""
+    if workers <= 1 or len(items) <= 1:
+        return [fn(item) for item in items]
+    threads = _DaemonThreads(min(workers, len(items)) - 1)
+    futures = [threads.submit(fn, item) for item in items]
+    done: dict[int, Any] = {}
+    try:
+        with native_threads(workers):
+            for i in reversed(range(len(items))):
+                if futures[i].cancel():  # not started by another thread: computed here
+                    done[i] = fn(items[i])
+            return [done[i] if i in done else f.result() for i, f in enumerate(futures)]
+    finally:
+        for future in futures:
+            future.cancel()
+        threads.shutdown()
 
 
 def _finish(futures: list[Any]) -> None:

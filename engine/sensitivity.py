@@ -414,6 +414,29 @@ class _Model:
         return y
 
 
+def _batch(
+    model: _Model, a: np.ndarray, b: np.ndarray, entropy: int, k: int, workers: int
+) -> np.ndarray:
+    """Batch ``k`` of the design, rows ``a`` and ``b`` (d, m): the outputs (d + 2, m) on A, on
+    B, then on A with each factor's column taken from B (on A's noise), evaluated on
+    ``workers`` threads; the same numbers whatever ``workers``."""
+    from engine.pool import threads_map
+
+    seeds = [np.random.SeedSequence(entropy, spawn_key=(j, k)) for j in (1, 2)]
+    bases = threads_map(lambda seed: model.base(a.shape[1], seed), seeds, workers)
+
+    def evaluate(row: int) -> np.ndarray:
+        if row == 1:
+            return model(b, bases[1], seeds[1])
+        x = a
+        if row >= 2:
+            x = a.copy()
+            x[row - 2] = b[row - 2]
+        return model(x, bases[0], seeds[0])
+
+    return np.stack(threads_map(evaluate, range(a.shape[0] + 2), workers))
+
+
 def _indices(f_a: np.ndarray, f_b: np.ndarray, f_ab: np.ndarray) -> np.ndarray:
     """Saltelli 2010 estimators as in scipy (centred by the mean of A and B): (2, d) array of
     first-order and total indices; f_a, f_b (..., n), f_ab (d, ..., n)."""
@@ -436,12 +459,14 @@ def sensitivity(
     seed: int | None = None,
     confidence_level: float = 0.95,
     n_resamples: int = 200,
+    jobs: int | None = None,
 ) -> SensitivityResult:
     """First-order and total Sobol indices of ``output`` for every factor of ``scenario``
     (see the module docstring), from at most ``paths`` model evaluations.
 
     ``seed``: entropy of everything drawn (fresh and recorded in the result when None); the
-    result depends only on (scenario, output, paths, seed, confidence_level, n_resamples).
+    result depends only on (scenario, output, paths, seed, confidence_level, n_resamples), not
+    on ``jobs``: the threads evaluating the model (default: one per core; as ``--jobs``).
     """
     out = parse_output(output, scenario)
     factors = factors_of(scenario)
@@ -471,21 +496,16 @@ def sensitivity(
     entropy = fresh_entropy() if seed is None else int(seed)
     root = np.random.SeedSequence(entropy)
 
+    from engine.pool import threads_map, workers_for
+
+    workers = workers_for(jobs)
     a, b = _design(n, factors, stream(root, "sensitivity:design"))
     model = _Model(scenario, factors, out)
-    f_a, f_b = np.empty(n), np.empty(n)
-    f_ab = np.empty((d, n))
+    f = np.empty((d + 2, n))  # rows: f_A, f_B, then f_AB for each factor
     for k, lo in enumerate(range(0, n, BATCH_ROWS)):
         hi = min(n, lo + BATCH_ROWS)
-        seed_a = np.random.SeedSequence(entropy, spawn_key=(1, k))
-        seed_b = np.random.SeedSequence(entropy, spawn_key=(2, k))
-        base_a = model.base(hi - lo, seed_a)
-        f_a[lo:hi] = model(a[:, lo:hi], base_a, seed_a)
-        f_b[lo:hi] = model(b[:, lo:hi], model.base(hi - lo, seed_b), seed_b)
-        for i in range(d):
-            x = a[:, lo:hi].copy()
-            x[i] = b[i, lo:hi]
-            f_ab[i, lo:hi] = model(x, base_a, seed_a)
+        f[:, lo:hi] = _batch(model, a[:, lo:hi], b[:, lo:hi], entropy, k, workers)
+    f_a, f_b, f_ab = f[0], f[1], f[2:]
 
     # Point estimates through scipy (the same estimator as _indices, used for the bootstrap).
     res = stats.sobol_indices(
@@ -493,13 +513,21 @@ def sensitivity(
     )
     first, total = np.asarray(res.first_order).ravel(), np.asarray(res.total_order).ravel()
 
-    def statistic(idx: np.ndarray) -> np.ndarray:
+    def one(idx: np.ndarray) -> np.ndarray:
+        """(2d,) indices on the rows ``idx`` (n,) of one resample."""
         return _indices(f_a[idx], f_b[idx], f_ab[:, idx]).ravel()
+
+    def statistic(idx: np.ndarray, axis: int = -1) -> np.ndarray:
+        """scipy's vectorized form: rows (n,) give (2d,); resamples (B, n) give (2d, B), each
+        resample on one of the threads."""
+        if idx.ndim == 1:
+            return one(idx)
+        return np.stack(threads_map(one, list(idx), workers), axis=-1)
 
     boot = stats.bootstrap(
         (np.arange(n),),
         statistic,
-        vectorized=False,
+        vectorized=True,
         n_resamples=n_resamples,
         confidence_level=confidence_level,
         method="percentile",

@@ -95,6 +95,15 @@ def test_sensitivity_prints_evaluations_up_front_and_writes_the_csv(capsys, tmp_
     assert (tmp_path / "sensitivity.csv").read_text().startswith("input,")
 
 
+def test_sensitivity_jobs_gives_the_same_table(capsys):
+    args = ("sensitivity", OPENAI, "--output", "cash 2025-06", "--paths", "20000", "--seed", "3")
+    code, one, err = cli(capsys, *args, "--jobs", "1")
+    assert code == 0, err
+    code, two, err = cli(capsys, *args, "--jobs", "2")
+    assert code == 0, err
+    assert one == two and "starting_cash" in one
+
+
 def test_set_is_recorded_and_used_on_resume(capsys, tmp_path):
     out = tmp_path / "r"
     sets = ["--set", "events.raise.probability=0", "--set", "starting_cash=6 to 9"]

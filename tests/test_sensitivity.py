@@ -187,6 +187,19 @@ def test_result_is_reproducible_and_seed_dependent(additive):
     assert a.seed == 5
 
 
+@pytest.mark.parametrize("jobs", [2, -1])
+def test_threads_do_not_change_the_result(additive, monkeypatch, jobs):
+    # Model evaluations on several threads (each batch's bases and evaluations) fill the same
+    # rows with the same numbers as one thread, over several batches.
+    monkeypatch.setattr("engine.sensitivity.BATCH_ROWS", 200)
+    kw = {"paths": paths_for(5, 2**10), "seed": 8, "n_resamples": 20}
+    one = sensitivity(additive, "before 2025-01-01", jobs=1, **kw)
+    more = sensitivity(additive, "before 2025-01-01", jobs=jobs, **kw)
+    for field in ("first_order", "total", "first_low", "total_high"):
+        np.testing.assert_array_equal(getattr(one, field), getattr(more, field))
+    assert (one.mean, one.std) == (more.mean, more.std)
+
+
 def test_before_output_is_an_indicator(additive):
     # Cash 10 +- 0.5 falls by 1 +- 0.22 a month: it runs out in month 9 or 10 or so; the round
     # (2025-06) comes too late for 'before 2025-01-01'.
