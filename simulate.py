@@ -883,6 +883,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from cashflow.parse import load_scenario
     from distributions.seeding import fresh_entropy
+    from engine.pool import workers_for
     from engine.sensitivity import evaluations_for, factors_of, parse_output, sensitivity
 
     if args.paths > MAX_SOBOL_EVALUATIONS:  # scipy holds every evaluation's inputs in memory
@@ -895,6 +896,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         )
     scenario = load_scenario(args.scenario, variant=args.variant)
     output = parse_output(args.output, scenario)
+    workers = workers_for(args.jobs)  # refused or capped before anything is printed
     seed = fresh_entropy() if args.seed is None else args.seed
     d = len(factors_of(scenario))
     evaluations = evaluations_for(args.paths, d)
@@ -902,7 +904,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         print(
             f"runway: {evaluations:,} model evaluations ({d} inputs), seed {seed}", file=sys.stderr
         )
-    result = sensitivity(scenario, output, paths=args.paths, seed=seed, jobs=args.jobs)
+    result = sensitivity(scenario, output, paths=args.paths, seed=seed, jobs=workers)
     say(result.text())
     if args.out is not None:
         try:
