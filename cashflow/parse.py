@@ -58,6 +58,7 @@ TOP_KEYS = (
 REQUIRED = ("name", "unit", "start", "horizon_months", "starting_cash", "lines")
 MAX_HORIZON_MONTHS = 600
 MAX_DEPTH = 32  # tables and arrays nested deeper than this are refused (docs/scenario-format.md)
+MAX_SCENARIO_BYTES = 64 * 2**20  # a scenario file may hold at most 64 MB
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TOML_POSITION = re.compile(r"^(.*?)\s*\(at (line \d+, column \d+|end of document)\)\s*$", re.S)
 
@@ -73,13 +74,20 @@ def load_scenario(
     file = str(path)
     p = pathlib.Path(path)
     try:
-        data = p.read_bytes()
+        with p.open("rb") as handle:  # bounded: a device or a pipe may never end
+            data = handle.read(MAX_SCENARIO_BYTES + 1)
     except FileNotFoundError:
         raise ScenarioError("file not found", file=file) from None
     except IsADirectoryError:
         raise ScenarioError("is a directory, not a scenario file", file=file) from None
     except OSError as error:
         raise ScenarioError(f"cannot read file: {error.strerror or error}", file=file) from None
+    if len(data) > MAX_SCENARIO_BYTES:
+        raise ScenarioError(
+            f"larger than {MAX_SCENARIO_BYTES // 2**20} MB: not a scenario file (a scenario is "
+            "a few KB of TOML; large data belongs in a CSV file it names)",
+            file=file,
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

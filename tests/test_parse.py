@@ -97,6 +97,17 @@ def test_not_utf8(tmp_path):
         load_scenario(path)
 
 
+def test_an_endless_file_is_refused_after_a_bounded_read(tmp_path, monkeypatch):
+    # /dev/zero (or a pipe that never ends) was read until memory ran out.
+    monkeypatch.setattr("cashflow.parse.MAX_SCENARIO_BYTES", 1000)
+    with pytest.raises(ScenarioError, match=r"^/dev/zero: larger than 0 MB: not a scenario"):
+        load_scenario("/dev/zero")
+    path = tmp_path / "s.toml"
+    path.write_text(MINIMAL + "#" * 1000)
+    with pytest.raises(ScenarioError, match=r"s\.toml: larger than"):
+        load_scenario(path)
+
+
 def test_parse_scenario_wants_a_table(tmp_path):
     with pytest.raises(ScenarioError, match=r"x\.toml: a scenario must be a table of keys"):
         parse_scenario([1, 2], file="x.toml", base_dir=tmp_path)  # type: ignore[arg-type]
