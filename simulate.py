@@ -513,17 +513,37 @@ _stdout_gone = False
 
 
 def say(text: str = "") -> None:
-    """Print a line to stdout; if the reader has gone (``| head``), keep working silently."""
+    """Print a line to stdout; if the reader has gone (``| head``), keep working silently. A
+    stdout that cannot be written (a full disk) is a RunwayError: the answer would be lost."""
     global _stdout_gone
     if _stdout_gone:
         return
     try:
         print(text, flush=True)
-    except BrokenPipeError:
+    except OSError as error:
         _stdout_gone = True
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # nothing more, not even at exit, goes to the pipe
+        os.dup2(devnull, sys.stdout.fileno())  # nothing more, not even at exit, goes there
         os.close(devnull)
+        if not isinstance(error, BrokenPipeError):
+            raise RunwayError(
+                f"cannot write to standard output: {error.strerror or error}"
+            ) from None
+
+
+def _reopen_closed_streams() -> None:
+    """A standard stream closed by the caller (``>&-``) is None in Python; joblib and print()
+    would fail on it. Such a stream goes to /dev/null (its descriptor too, so that a worker
+    process started from here does not write into whatever file takes that number)."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is not None:
+            continue
+        devnull = os.open(os.devnull, os.O_RDWR)
+        if devnull != fd:
+            os.dup2(devnull, fd)
+            os.close(devnull)
+        stream = open(fd, "r" if fd == 0 else "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+        setattr(sys, name, stream)  # open for the rest of the process
 
 
 def _money(x: float) -> str:
@@ -978,6 +998,7 @@ def main(argv: list[str] | None = None) -> int:
     code). As the program, the process ends here with that code (:func:`_exit_now`)."""
     if argv is not None:
         return _command(list(argv), as_program=False)
+    _reopen_closed_streams()
     _exit_now(_command(sys.argv[1:], as_program=True))
 
 

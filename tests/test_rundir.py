@@ -654,6 +654,34 @@ def test_output_piped_into_a_closed_reader_ends_cleanly(tmp_path):
     rundir.load_run(tmp_path / "r")  # the work was finished all the same
 
 
+def _closed(fd):
+    return lambda: os.close(fd)
+
+
+@pytest.mark.parametrize("fd", [1, 2])
+def test_a_closed_standard_stream_is_no_error(tmp_path, fd):
+    # `runway run ... >&-`: Python's sys.stdout is None; the exit flushed it (AttributeError,
+    # exit 1) and joblib's process start failed on it (exit 70).
+    argv = [sys.executable, str(ROOT / "simulate.py"), "run", BENCH, *QUICK, "--out",
+            str(tmp_path / "r"), "--backend", "loky", "--jobs", "2"]  # fmt: skip
+    streams = {"stdout": subprocess.PIPE} if fd == 2 else {"stderr": subprocess.PIPE}
+    proc = subprocess.run(argv, preexec_fn=_closed(fd), timeout=120, **streams)
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    if fd == 1:
+        assert proc.stderr == b""  # nothing to say but the answers, which have nowhere to go
+    else:
+        assert b"Chance cash runs out before 2026-01-01" in proc.stdout
+    rundir.load_run(tmp_path / "r")
+
+
+def test_output_to_a_full_disk_is_one_line():
+    with open("/dev/full", "w") as full:
+        argv = [sys.executable, str(ROOT / "simulate.py"), "scenarios"]
+        proc = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr == "runway: cannot write to standard output: No space left on device\n"
+
+
 def test_a_resumed_run_that_fails_on_its_scenario_keeps_its_directory(
     monkeypatch, capsys, tmp_path
 ):
