@@ -35,6 +35,7 @@ __all__ = [
     "DamagedRun",
     "file_references",
     "load_run",
+    "other_version",
     "read_manifest",
     "resume_command",
     "scenario_of",
@@ -368,10 +369,28 @@ def _unfinished(run_dir: pathlib.Path, manifest: dict[str, Any]) -> str:
     done = index.get("paths", 0) if isinstance(index.get("paths", 0), int) else 0
     total = spec.get("paths") if spec.get("until_ci") is None else None
     got = f"{done:,} of {total:,} paths" if isinstance(total, int) else f"{done:,} paths"
+    unfinished = f"the run is unfinished ({got} done at its last checkpoint"
+    other = other_version(run_dir, manifest)
+    if other:  # resume would refuse it
+        return f"{unfinished}) and was {other}: finish it with that version, or start it again"
     return (
-        f"the run is unfinished ({got} done at its last checkpoint; it was interrupted or is "
-        f"still running); finish it with: {resume_command(run_dir)}"
+        f"{unfinished}; it was interrupted or is still running); finish it with: "
+        f"{resume_command(run_dir)}"
     )
+
+
+def other_version(run_dir: pathlib.Path, manifest: dict[str, Any]) -> str | None:
+    """``started by Runway X, this is Y`` when another version started the run in
+    ``run_dir`` (whose random streams and files may differ: it cannot be resumed here), else
+    None; a one-line DamagedRun when the manifest's version is not a version."""
+    from engine.rundir import VERSION
+
+    started_by = manifest.get("runway_version")
+    if not isinstance(started_by, str) or not started_by.strip():
+        raise DamagedRun(run_dir, "manifest.json: 'runway_version' is missing or not a version")
+    if started_by == VERSION:
+        return None
+    return f"started by Runway {started_by}, this is {VERSION}"
 
 
 def resume_command(run_dir: pathlib.Path) -> str:

@@ -174,21 +174,27 @@ def reopen_run_dir(path: pathlib.Path) -> tuple[RunDir, dict[str, Any]]:
     """An unfinished run directory, locked, to resume; its running manifest. Refuses (one line)
     a finished run, a run still going on, another Runway version, a damaged copy, and a
     scenario file changed since the run started: a RunDirError (DamagedRun: damaged)."""
-    from engine.readback import DamagedRun, check_run_spec, read_manifest, verify_checksums
+    from engine.readback import (
+        DamagedRun,
+        check_run_spec,
+        other_version,
+        read_manifest,
+        verify_checksums,
+    )
 
     manifest = read_manifest(path)
     status = manifest.get("status")
     if status == "finished":
         raise RunDirError(path, "the run is finished; nothing to resume")
-    spec = manifest.get("run")
-    if status != "running" or not isinstance(spec, dict):
+    if status != "running":
+        raise DamagedRun(path, "manifest.json: 'status' is neither 'finished' nor 'running'")
+    if not isinstance(manifest.get("run"), dict):
         raise RunDirError(path, "not a run that can be resumed (no run parameters saved)")
     check_run_spec(path, manifest, resume=True)
-    if manifest.get("runway_version") != VERSION:
+    other = other_version(path, manifest)
+    if other:
         raise RunDirError(
-            path,
-            f"the run was started by Runway {manifest.get('runway_version')}, this is "
-            f"{VERSION}; resume it with that version, or start it again",
+            path, f"the run was {other}; resume it with that version, or start it again"
         )
     lock_run_dir(path)
     checksums = manifest.get("sha256")

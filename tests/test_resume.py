@@ -167,6 +167,18 @@ def test_resume_refuses_a_changed_scenario_another_version_and_a_live_run(tmp_pa
     (out / "manifest.json").write_text(json.dumps({**manifest, "runway_version": "0.0.1"}))
     code, _, err = finish("resume", str(out))
     assert code == 2 and "started by Runway 0.0.1" in err
+    # ask and report do not send the user to a resume that refuses
+    code, _, err = finish("ask", str(out), "--before", "2026-01-01")
+    assert code == 2 and "started by Runway 0.0.1" in err and "finish it with that version" in err
+    assert "finish it with:" not in err  # the resume command
+    for damaged in (None, ["x"], ""):
+        (out / "manifest.json").write_text(json.dumps({**manifest, "runway_version": damaged}))
+        for command in (("resume", str(out)), ("ask", str(out), "--before", "2026-01-01")):
+            code, _, err = finish(*command)
+            assert code == 2 and "'runway_version' is missing or not a version" in err, err
+    (out / "manifest.json").write_text(json.dumps({**manifest, "status": "paused"}))
+    code, _, err = finish("resume", str(out))
+    assert code == 2 and "'status' is neither 'finished' nor 'running'" in err
     (out / "manifest.json").write_text(json.dumps(manifest))
 
     scenario.write_text(scenario.read_text().replace("amount = 6.5", "amount = 7.5"))
