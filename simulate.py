@@ -224,6 +224,13 @@ def parse_jobs(text: str) -> int:
     return value
 
 
+def parse_dir(text: str) -> pathlib.Path:
+    """A folder named on the command line: not empty (``--out ''`` is not the current one)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty name is not a folder; use . for this one")
+    return pathlib.Path(text)
+
+
 def parse_set(text: str) -> tuple[str, Any]:
     from cashflow.overrides import parse_set as parse
 
@@ -472,7 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
     sen.add_argument("--variant", default=None, help="a named variant of the scenario")
     sen.add_argument(
         "--out",
-        type=pathlib.Path,
+        type=parse_dir,
         default=None,
         help="also write sensitivity.csv there (e.g. a run directory: its report then shows it)",
     )
@@ -904,7 +911,13 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from cashflow.parse import load_scenario
     from distributions.seeding import fresh_entropy
     from engine.pool import workers_for
-    from engine.sensitivity import evaluations_for, factors_of, parse_output, sensitivity
+    from engine.sensitivity import (
+        MIN_ROWS,
+        evaluations_for,
+        factors_of,
+        parse_output,
+        sensitivity,
+    )
 
     if args.paths > MAX_SOBOL_EVALUATIONS:  # scipy holds every evaluation's inputs in memory
         raise UsageError(
@@ -917,10 +930,12 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, variant=args.variant)
     output = parse_output(args.output, scenario)
     workers = workers_for(args.jobs)  # refused or capped before anything is printed
+    if args.out is not None:  # a folder that cannot take the table: said before computing
+        _writable_dir(args.out)
     seed = fresh_entropy() if args.seed is None else args.seed
     d = len(factors_of(scenario))
     evaluations = evaluations_for(args.paths, d)
-    if evaluations:  # else sensitivity() says how many paths are needed
+    if evaluations // (d + 2) >= MIN_ROWS:  # else sensitivity() says how many are needed
         print(
             f"runway: {evaluations:,} model evaluations ({d} inputs), seed {seed}", file=sys.stderr
         )
@@ -928,14 +943,27 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     say(result.text())
     if args.out is not None:
         try:
-            args.out.mkdir(parents=True, exist_ok=True)
-            say(f"Table: {result.write_csv(args.out)}")
-        except OSError as error:
-            why = error.strerror or error
-            raise UsageError(
-                "out", "{out} {path}: cannot write there: {why}", path=args.out, why=why
+            path = result.write_csv(args.out)
+        except OSError as error:  # the folder was fine before: a full disk, ...
+            raise RunwayError(
+                f"{args.out}: sensitivity.csv could not be written: {error.strerror or error}"
             ) from None
+        say(f"Table: {path}")
     return 0
+
+
+def _writable_dir(path: pathlib.Path) -> None:
+    """Make the folder ``path`` (and its parents) if needed; a one-line UsageError (``--out``)
+    if it is not a folder this process can write in."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as error:
+        why = "a file, not a folder" if isinstance(error, FileExistsError) else error.strerror
+        raise UsageError(
+            "out", "{out} {path}: cannot write there: {why}", path=path, why=why or error
+        ) from None
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -95,6 +95,20 @@ def test_sensitivity_prints_evaluations_up_front_and_writes_the_csv(capsys, tmp_
     assert (tmp_path / "sensitivity.csv").read_text().startswith("input,")
 
 
+def test_sensitivity_refuses_a_bad_out_or_too_few_paths_before_computing(capsys, tmp_path):
+    args = ("sensitivity", OPENAI, "--output", "cash 2025-06", "--seed", "3")
+    a_file = tmp_path / "f"
+    a_file.write_text("x")
+    for out, message in ((str(a_file), "cannot write there: a file, not a folder"),
+                         ("", "an empty name is not a folder")):  # fmt: skip
+        code, stdout, err = cli(capsys, *args, "--paths", "20000", "--out", out)
+        assert code == 2 and stdout == "" and message in err, err
+        assert "model evaluations" not in err  # nothing computed
+    code, stdout, err = cli(capsys, *args, "--paths", "1000")
+    assert code == 2 and "is too few for a Sobol analysis" in err
+    assert "model evaluations (" not in err
+
+
 def test_sensitivity_jobs_gives_the_same_table(capsys):
     args = ("sensitivity", OPENAI, "--output", "cash 2025-06", "--paths", "20000", "--seed", "3")
     code, one, err = cli(capsys, *args, "--jobs", "1")
