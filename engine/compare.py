@@ -57,6 +57,7 @@ from engine.results import (
     replicates_apply,
     runway_months,
 )
+from engine.wording import pct_in, pct_range
 
 __all__ = [
     "BASE",
@@ -379,7 +380,7 @@ class Comparison:
             for vi, v in enumerate(self.variants):
                 a = self.answer(vi, qi)
                 lo, hi = a["ci95"]
-                cell = f"{100 * a['probability']:.1f}% ({100 * lo:.1f}–{100 * hi:.1f}%)"
+                cell = f"{pct_in(a['probability'], lo, hi)} ({pct_range(lo, hi)})"
                 if vi == 0:
                     diff = "(reference)"
                 else:

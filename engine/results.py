@@ -45,7 +45,7 @@ from distributions.errors import UsageError
 from engine.histogram import Histograms
 from engine.levers import Lever
 from engine.outcomes import Layout
-from engine.wording import ci_text, pct
+from engine.wording import ci_text, pct_in
 
 if TYPE_CHECKING:  # pandas is imported by the methods that build tables: `ask` needs none
     import pandas as pd
@@ -378,7 +378,8 @@ class Answer:
         how = f"; 95% CI from {self.replicates} batches as replicates" if self.replicates else ""
         note = f"; {self.note}" if self.note else ""
         return (
-            f"Chance cash runs out before {self.before.isoformat()}: {pct(self.probability)} "
+            f"Chance cash runs out before {self.before.isoformat()}: "
+            f"{pct_in(self.probability, lo, hi)} "
             f"({ci_text(lo, hi)}) — {paths}, seed {self.seed}{how}{note}"
         )
 

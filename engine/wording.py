@@ -17,6 +17,7 @@ __all__ = [
     "month_short",
     "month_words",
     "pct",
+    "pct_in",
     "pct_range",
     "runway_words",
 ]
@@ -46,15 +47,26 @@ def pct(p: float, digits: int = 1, *, small: bool = False) -> str:
     return f"{value:.{digits}f}%"
 
 
+def range_digits(lo: float, hi: float, *, small: bool = False) -> int:
+    """Decimals (1 to 3) at which the ends of the interval (lo, hi) print apart."""
+    for digits in (1, 2):
+        if pct(lo, digits, small=small) != pct(hi, digits, small=small) or lo == hi:
+            return digits
+    return 3
+
+
 def pct_range(lo: float, hi: float, *, small: bool = False) -> str:
     """(0.233, 0.235) -> ``"23.3–23.5%"`` (the lower end without its % sign). An interval
     narrower than the last digit keeps one or two more (``"4.46–4.54%"``, not ``"4.5–4.5%"``,
     which reads as no uncertainty at all)."""
-    for digits in (1, 2, 3):
-        low, high = pct(lo, digits, small=small), pct(hi, digits, small=small)
-        if low != high or lo == hi:
-            break
-    return f"{low[:-1]}–{high}"
+    digits = range_digits(lo, hi, small=small)
+    return f"{pct(lo, digits, small=small)[:-1]}–{pct(hi, digits, small=small)}"
+
+
+def pct_in(p: float, lo: float, hi: float, *, small: bool = False) -> str:
+    """The chance ``p`` printed beside its interval (lo, hi): with as many decimals as the
+    interval's ends (``"1.36%"`` beside ``"1.35–1.36%"``; ``"1.4%"`` would lie outside it)."""
+    return pct(p, range_digits(lo, hi, small=small), small=small)
 
 
 def ci_text(lo: float, hi: float, *, small: bool = False) -> str:

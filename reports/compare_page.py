@@ -15,7 +15,15 @@ from reports.data import ReportData
 from reports.figures import Chart
 from reports.layout import Column, Page, insert_pages
 from reports.style import COLORS
-from reports.text import date_short, date_words, pct, pct_range, runway_words, sampler_words
+from reports.text import (
+    date_short,
+    date_words,
+    pct,
+    pct_in,
+    pct_range,
+    runway_words,
+    sampler_words,
+)
 
 __all__ = ["TITLE", "add_compare_page", "compare_chart", "compare_page", "variants_chart"]
 
@@ -199,7 +207,9 @@ def compare_page(data: ReportData, charts: dict[str, Chart]) -> Page:
         cells = [name, str(sub["description"].iloc[0])]
         for d in shown:
             r = sub.loc[d]
-            cells.append(f"{pct(r.probability)} ({pct_range(r.ci_low, r.ci_high)})")
+            cells.append(
+                f"{pct_in(r.probability, r.ci_low, r.ci_high)} ({pct_range(r.ci_low, r.ci_high)})"
+            )
             if name == names[0]:
                 cells.append("reference")
             else:

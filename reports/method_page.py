@@ -16,7 +16,7 @@ from reports.text import (
     limitations,
     management_method_words,
     method_words,
-    pct,
+    pct_in,
     precision_words,
 )
 
@@ -94,7 +94,7 @@ def method_page(data: ReportData, charts: dict[str, Chart]) -> list[Page]:
     page.caption(convergence_caption(any(a.replicates for a in data.answers)), x=x)
     for a in data.answers:
         page.paragraph(
-            f"Before {date_short(a.before)}: {pct(a.probability)}, {ci_text(*a.ci95)} "
+            f"Before {date_short(a.before)}: {pct_in(a.probability, *a.ci95)}, {ci_text(*a.ci95)} "
             f"({precision_words(a.probability, a.std_error, a.paths, a.replicates)}).",
             x=x,
             size=9,

@@ -29,6 +29,7 @@ from reports.text import (
     month_short,
     month_words,
     pct,
+    pct_in,
     runway_words,
     sampler_words,
     summary_paragraph,
@@ -101,7 +102,8 @@ def summary_page(data: ReportData) -> list[Page]:
     end = month_words(data.month_labels[-2])
     page.paragraph(
         f"Median runway: {runway}. Paths that never run out through {end}: "
-        f"{pct(data.never_runs_out)} ({ci_text(*data.never_runs_out_ci)}). Each figure "
+        f"{pct_in(data.never_runs_out, *data.never_runs_out_ci)} "
+        f"({ci_text(*data.never_runs_out_ci)}). Each figure "
         f"rests on {data.paths:,} simulated paths (seed {data.seed}); 95% CI is the 95% "
         "confidence interval of the Monte Carlo estimate.",
         gap=0.25,

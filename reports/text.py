@@ -22,6 +22,7 @@ from engine.wording import (
     month_short,
     month_words,
     pct,
+    pct_in,
     pct_range,
     runway_words,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "month_short",
     "month_words",
     "pct",
+    "pct_in",
     "pct_range",
     "precision_words",
     "runway_words",
@@ -131,7 +133,8 @@ def headline(before: dt.date, probability: float, ci95: tuple[float, float]) -> 
     """``There is a 23.4% chance (95% CI 23.3–23.5%) that cash runs out before 1 January 2026.``"""
     lo, hi = ci95
     return (
-        f"There is {_article(probability)} {pct(probability)} chance ({ci_text(lo, hi)}) "
+        f"There is {_article(probability)} {pct_in(probability, lo, hi)} chance "
+        f"({ci_text(lo, hi)}) "
         f"that cash runs out before {date_words(before)}."
     )
 
@@ -190,7 +193,7 @@ def _with_ci(row: pd.Series, case: str) -> str:
     """``"20.1% (95% CI 19.8–20.4%)"``: ``p_if_{case}`` of a funding-effect row with its 95%
     confidence interval."""
     lo, hi = row[f"ci_if_{case}_lo"], row[f"ci_if_{case}_hi"]
-    return f"{pct(row[f'p_if_{case}'])} ({ci_text(lo, hi)})"
+    return f"{pct_in(row[f'p_if_{case}'], lo, hi)} ({ci_text(lo, hi)})"
 
 
 def _net_loss_sentence(year: int, p5: float, p50: float, p95: float, money: Money) -> str:

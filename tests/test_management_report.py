@@ -25,6 +25,7 @@ from reports.text import (
     management_method_words,
     month_short,
     pct,
+    pct_in,
     pct_range,
 )
 
@@ -177,7 +178,8 @@ def test_the_table_has_the_numbers_of_management_csv(managed: pathlib.Path) -> N
     assert list(table["event"]) == ["fired", "triggered", "arrived", "drew"]
     words = {"fired": "fired", "triggered": "condition met", "arrived": "money arrived"}
     for _, row in table.iterrows():
-        share = f"{pct(row.share)} ({pct_range(row.share_lo, row.share_hi)})"
+        lo, hi = row.share_lo, row.share_hi
+        share = f"{pct_in(row.share, lo, hi)} ({pct_range(lo, hi)})"
         assert f"{words.get(row.event, 'drawn')}: {share}" in page, row.to_dict()
         assert row.month_p50, row.to_dict()  # every lever acts on some paths here
         assert _when(row) in page, (_when(row), row.to_dict())
