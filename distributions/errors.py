@@ -48,9 +48,18 @@ __all__ = [
 ]
 
 
-#: Control characters: C0 (tab and newline included), DEL, C1, and the line / paragraph
-#: separators str.splitlines() also breaks on.
-CONTROL_CHARS = (*range(0x00, 0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)
+#: Control characters: C0 (tab and newline included), DEL, C1, the line / paragraph
+#: separators str.splitlines() also breaks on, and the bidirectional embeddings, overrides and
+#: isolates (U+202A-U+202E, U+2066-U+2069), which reverse the text after them on a terminal or
+#: a PDF page (a scenario name with U+202E turned the report's footer around).
+CONTROL_CHARS = (
+    *range(0x00, 0x20),
+    *range(0x7F, 0xA0),
+    0x2028,
+    0x2029,
+    *range(0x202A, 0x202F),
+    *range(0x2066, 0x206A),
+)
 
 # Each shown as its escape (``\x1b``, ``\n``...), so an echoed text can neither break a problem's
 # line nor drive the terminal it is printed on.

@@ -330,6 +330,9 @@ def test_variant_unknown_key_has_no_stray_dot(tmp_path):
         ("unit", "USD\\u0007", "\\x07"),
         ("description", "clear\\u009b2J", "\\x9b"),
         ("source", "a\\rb", "\\r"),
+        # a right-to-left override turned the report's footer around after the name
+        ("name", "abc\\u202edef", "\\u202e"),
+        ("description", "x\\u2066y", "\\u2066"),
     ],
 )
 def test_control_characters_in_text_are_refused(tmp_path, key, value, char):
