@@ -762,6 +762,14 @@ def _execute(
                 f"the report could not be written ({error.strerror or error}); the results are "
                 f"saved: rebuild it with `runway report {run_dir.path}`"
             )
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM while drawing: the run itself is done
+            run_dir.commit()
+            print(
+                f"runway: the report was not written; the results are saved in {run_dir.path}: "
+                f"rebuild it with `runway report {run_dir.path}`",
+                file=sys.stderr,
+            )
+            raise
     run_dir.commit()
     if not args.no_report and problem is None:
         say(f"Report: {run_dir.path / 'report.pdf'}")

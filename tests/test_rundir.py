@@ -682,6 +682,22 @@ def test_output_to_a_full_disk_is_one_line():
     assert proc.stderr == "runway: cannot write to standard output: No space left on device\n"
 
 
+def test_a_run_stopped_while_drawing_its_report_says_how_to_rebuild_it(
+    monkeypatch, capsys, tmp_path
+):
+    def stopped(*_args, **_kwargs):
+        raise KeyboardInterrupt  # Ctrl-C or SIGTERM once the results are saved
+
+    monkeypatch.setattr("reports.pdf.write_report", stopped)
+    out = tmp_path / "r"
+    argv = [a for a in QUICK if a != "--no-report"]
+    code, _, err = cli(capsys, "run", BENCH, *argv, "--out", str(out))
+    assert code == 130
+    assert f"the results are saved in {out}: rebuild it with `runway report {out}`" in err
+    rundir.load_run(out)  # the run is finished and in place
+    assert not (out / "report.pdf").exists()
+
+
 def test_a_resumed_run_that_fails_on_its_scenario_keeps_its_directory(
     monkeypatch, capsys, tmp_path
 ):
