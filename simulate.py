@@ -554,6 +554,10 @@ def _reopen_closed_streams() -> None:
 
 
 def _money(x: float) -> str:
+    """An amount of the key-figures table: two decimals ("-0.00" never), or three significant
+    digits beyond a thousand billion units (a runaway scenario printed 60-digit rows)."""
+    if abs(x) >= 1e12:
+        return f"{x:.3g}"
     return f"{round(x, 2) + 0.0:,.2f}"  # + 0.0: no "-0.00" for a hair below zero
 
 

@@ -189,3 +189,13 @@ def test_charts_flag_asks_for_svg_and_a_bad_format_is_refused_before_the_run(cap
     no_report = ["--out", str(refused), "--no-report", "--charts", "gif"]  # a typo all the same
     assert simulate.main(["run", BENCH, *quick, *no_report]) == 2
     assert "unknown chart format 'gif'" in capsys.readouterr().err and not refused.exists()
+
+
+@pytest.mark.parametrize(
+    ("amount", "shown"),
+    [(1.234, "1.23"), (-0.0001, "0.00"), (999_999_999_999.99, "999,999,999,999.99"),
+     (6.2e55, "6.2e+55"), (-3.3e20, "-3.3e+20")],
+)  # fmt: skip
+def test_key_figures_amounts_stay_short(amount, shown):
+    # A runaway scenario (growth of 4000% a month) printed table rows of 60-digit numbers.
+    assert simulate._money(amount) == shown
