@@ -37,7 +37,9 @@ Iman-Conover (``stream(seed, "correlation")``), which only reorders them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -48,8 +50,11 @@ from distributions.correlation import iman_conover
 from distributions.samplers import uniforms
 from distributions.seeding import stream
 
+_T = TypeVar("_T")
+
 __all__ = [
     "Draws",
+    "Shared",
     "draw_batch",
     "effective_vary",
     "month_year_index",
@@ -136,14 +141,48 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return a
 
 
+class Shared:
+    """Draws that the scenarios of one batch (a base and its variants: :mod:`engine.compare`)
+    can share: each array kept under a key of everything it depends on besides the batch's
+    seed and size, so a variant takes what it did not change instead of drawing it again.
+    Use one per (seed, n); every array in it is read-only."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[tuple[Any, ...], Any] = {}
+
+    def get(self, key: tuple[Any, ...], make: Callable[[], _T]) -> _T:
+        """The value kept under ``key``, made by ``make()`` (and kept) the first time."""
+        if key not in self._arrays:
+            self._arrays[key] = make()
+        value: _T = self._arrays[key]
+        return value
+
+
+class _NotShared(Shared):
+    """Nothing kept: every draw made afresh (no key built or hashed)."""
+
+    def get(self, key: tuple[Any, ...], make: Callable[[], _T]) -> _T:
+        return make()
+
+
+_NOT_SHARED = _NotShared()
+
+
 def draw_batch(
-    scenario: Scenario, n: int, seed: np.random.SeedSequence, sampler: str = "mc"
+    scenario: Scenario,
+    n: int,
+    seed: np.random.SeedSequence,
+    sampler: str = "mc",
+    shared: Shared | None = None,
 ) -> Draws:
     """Draw every input and all noise of one batch of ``n`` paths from ``seed``.
 
     ``sampler`` is ``"mc"``, ``"lhs"`` or ``"sobol"`` (for the per-path inputs only).
-    The result depends only on (scenario, n, seed, sampler).
+    The result depends only on (scenario, n, seed, sampler). ``shared``: the draws of other
+    scenarios drawn from the same ``seed`` and ``n`` (:class:`Shared`), reused where this
+    scenario draws the same thing: the same result, sooner.
     """
+    shared = _NOT_SHARED if shared is None else shared
     horizon = scenario.horizon_months
     specs = scenario.inputs()
     vary = effective_vary(scenario)
@@ -151,33 +190,47 @@ def draw_batch(
     n_years = int(year_index[-1]) + 1
 
     per_path = per_path_inputs(scenario)
-    sobol = None
-    if sampler == "sobol" and per_path:
-        sobol = uniforms("sobol", n, len(per_path), stream(seed, "sampler:sobol"))
-    column = {name: j for j, name in enumerate(per_path)}
+    sobol_key = tuple(per_path) if sampler == "sobol" else None  # its columns: every input's
+
+    def sobol() -> np.ndarray:
+        return shared.get(
+            ("sobol", sobol_key),
+            lambda: uniforms("sobol", n, len(per_path), stream(seed, "sampler:sobol")),
+        )
+
+    def draw(name: str, spec: Spec) -> np.ndarray:
+        if vary[name] == "path":
+            if sobol_key is not None:
+                j = per_path.index(name)
+                u = sobol()[:, j : j + 1]
+            else:
+                u = uniforms(sampler, n, 1, stream(seed, name))
+            return np.asarray(spec.ppf(u), dtype=np.float64).reshape(n, 1)
+        if vary[name] == "month":
+            u = uniforms("mc", horizon, n, stream(seed, name))
+            return np.asarray(spec.ppf(u), dtype=np.float64).reshape(horizon, n).T
+        u = uniforms("mc", n_years, n, stream(seed, name))  # "year"
+        values = np.asarray(spec.ppf(u), dtype=np.float64).reshape(n_years, n)
+        by_year: np.ndarray = values[year_index].T
+        return by_year
 
     inputs: dict[str, np.ndarray] = {}
+    keys: dict[str, tuple[Any, ...]] = {}  # what each drawn input depends on
     for name, spec in specs.items():
         if spec.is_constant:
             inputs[name] = np.full((1, 1), spec.mean())
-        elif vary[name] == "path":
-            if sobol is not None:
-                u = sobol[:, column[name] : column[name] + 1]
-            else:
-                u = uniforms(sampler, n, 1, stream(seed, name))
-            inputs[name] = np.asarray(spec.ppf(u), dtype=np.float64).reshape(n, 1)
-        elif vary[name] == "month":
-            u = uniforms("mc", horizon, n, stream(seed, name))
-            inputs[name] = np.asarray(spec.ppf(u), dtype=np.float64).reshape(horizon, n).T
-        else:  # "year"
-            u = uniforms("mc", n_years, n, stream(seed, name))
-            values = np.asarray(spec.ppf(u), dtype=np.float64).reshape(n_years, n)
-            inputs[name] = values[year_index].T
+            continue
+        keys[name] = ("input", name, spec, vary[name], sampler, sobol_key, horizon)
+
+        def make(name: str = name, spec: Spec = spec) -> np.ndarray:
+            return _frozen(draw(name, spec))
+
+        inputs[name] = shared.get(keys[name], make)
 
     if scenario.correlation is not None:
-        _correlate(scenario, inputs, vary, n, seed)
+        _correlate(scenario, inputs, vary, n, seed, shared, keys)
 
-    noise = _noise(scenario, inputs, n, seed)
+    noise = _noise(scenario, inputs, n, seed, shared)
     return Draws(
         n=n,
         inputs={k: _frozen(v) for k, v in inputs.items()},
@@ -191,10 +244,13 @@ def _correlate(
     vary: dict[str, str],
     n: int,
     seed: np.random.SeedSequence,
+    shared: Shared,
+    keys: dict[str, tuple[Any, ...]],
 ) -> None:
     """Reorder the correlated per-path inputs in place (in ``inputs``) with Iman-Conover.
 
-    Constant inputs carry no rank information and are left out of the target.
+    Constant inputs carry no rank information and are left out of the target. ``keys``: what
+    each drawn input depends on (the reordering is shared when all of them are the same).
     """
     corr = scenario.correlation
     assert corr is not None
@@ -211,38 +267,60 @@ def _correlate(
         keep.append(i)
     if len(keep) < 2:
         return
-    samples = np.concatenate([inputs[names[i]] for i in keep], axis=1)
     target = matrix[np.ix_(keep, keep)]
-    reordered = iman_conover(samples, target, stream(seed, "correlation"))
-    for j, i in enumerate(keep):
-        inputs[names[i]] = reordered[:, j : j + 1].copy()
+
+    def reorder() -> list[np.ndarray]:
+        samples = np.concatenate([inputs[names[i]] for i in keep], axis=1)
+        reordered = iman_conover(samples, target, stream(seed, "correlation"))
+        return [_frozen(reordered[:, j : j + 1].copy()) for j in range(len(keep))]
+
+    key = ("correlation", tuple(keys[names[i]] for i in keep), target.tobytes())
+    for i, column in zip(keep, shared.get(key, reorder), strict=True):
+        inputs[names[i]] = column
 
 
 def _noise(
-    scenario: Scenario, inputs: dict[str, np.ndarray], n: int, seed: np.random.SeedSequence
+    scenario: Scenario,
+    inputs: dict[str, np.ndarray],
+    n: int,
+    seed: np.random.SeedSequence,
+    shared: Shared,
 ) -> dict[str, np.ndarray]:
     """The auxiliary randomness of the model, each array from its own named stream."""
     horizon = scenario.horizon_months
+
+    def normals(key: str) -> np.ndarray:
+        def make() -> np.ndarray:
+            return _frozen(stream(seed, key).standard_normal((horizon, n)).T)
+
+        return shared.get(("normals", key, horizon), make)
+
+    def uniform(key: str, rows: int, columns: int) -> np.ndarray:
+        def make() -> np.ndarray:
+            return _frozen(stream(seed, key).random((rows, columns)))
+
+        return shared.get(("uniforms", key, rows, columns), make)
+
     noise: dict[str, np.ndarray] = {}
     for line in scenario.lines:
         if line.grows and not _is_zero(line.growth_noise):
             key = f"{line.name}:growth_z"
-            noise[key] = stream(seed, key).standard_normal((horizon, n)).T
+            noise[key] = normals(key)
         if not _is_zero(line.volatility):
             key = f"{line.name}:volatility_z"
-            noise[key] = stream(seed, key).standard_normal((horizon, n)).T
+            noise[key] = normals(key)
         for i in range(len(line.steps or ())):
             key = f"{line.name}.steps[{i}]:u"
-            noise[key] = stream(seed, key).random((n, 1))
+            noise[key] = uniform(key, n, 1)
     for event in scenario.events:
         if isinstance(event, Shock) and event.per == "month":
             key = f"{event.name}:hits"
-            u = stream(seed, key).random((horizon, n)).T
+            u = uniform(key, horizon, n).T
             noise[key] = u < inputs[f"{event.name}.probability"]
             continue
         key = f"{event.name}:u"
-        noise[key] = stream(seed, key).random((n, 1))
+        noise[key] = uniform(key, n, 1)
         if isinstance(event, Shock) and event.month is None:
             key = f"{event.name}:month_u"
-            noise[key] = stream(seed, key).random((n, 1))
+            noise[key] = uniform(key, n, 1)
     return noise

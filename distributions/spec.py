@@ -28,7 +28,7 @@ class Params(Mapping[str, Any]):
     a worker process that only samples the input never does.
     """
 
-    __slots__ = ("_items", "_packed")
+    __slots__ = ("_hash", "_items", "_packed")
 
     def __init__(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> None:
         self._items = dict(items)
@@ -63,7 +63,11 @@ class Params(Mapping[str, Any]):
         return len(self._items)
 
     def __hash__(self) -> int:
-        return hash(tuple(self._items.items()))
+        try:  # immutable: hashed once (an empirical input's data is a long tuple)
+            value: int = object.__getattribute__(self, "_hash")
+        except AttributeError:
+            value = self._hash = hash(tuple(self._items.items()))
+        return value
 
     def __repr__(self) -> str:
         return f"Params({self._items!r})"

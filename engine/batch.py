@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cashflow import calendar
-from cashflow.draws import Draws, draw_batch, occurs, per_path_inputs
+from cashflow.draws import Draws, Shared, draw_batch, occurs, per_path_inputs
 from cashflow.model import MAX_AMOUNT, Flows, explain_overflow, simulate_flows
 from cashflow.scenario import Scenario
 from distributions.errors import Problem, ScenarioError
@@ -94,8 +94,12 @@ def driver_inputs(scenario: Scenario) -> list[str]:
     return per_path_inputs(scenario)
 
 
-def simulate_batch(task: BatchTask) -> tuple[PathOutcomes, Draws, np.ndarray]:
+def simulate_batch(
+    task: BatchTask, shared: Shared | None = None
+) -> tuple[PathOutcomes, Draws, np.ndarray]:
     """Draw and simulate one batch; return its per-path outcomes, draws and (n, H) cash.
+    ``shared``: the draws of other scenarios' same batch, reused where they are the same
+    (:class:`cashflow.draws.Shared`; the variants of :mod:`engine.compare`).
 
     Raises :class:`ScenarioError` (the scenario's fault, naming its cause) when an amount goes
     beyond ``MAX_AMOUNT`` or to NaN / infinity: every figure a run keeps is then finite and
@@ -105,7 +109,7 @@ def simulate_batch(task: BatchTask) -> tuple[PathOutcomes, Draws, np.ndarray]:
     scenario = task.scenario
     seed = batch_seed(task.entropy, task.index)
     with np.errstate(all="ignore"):  # out-of-range amounts are reported below, with their cause
-        draws = draw_batch(scenario, task.size, seed, task.sampler)
+        draws = draw_batch(scenario, task.size, seed, task.sampler, shared)
         flows = simulate_flows(scenario, draws)
         done = flows.management
         balances = tuple(done.balance.values()) if done is not None else ()

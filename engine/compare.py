@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from cashflow import calendar
+from cashflow.draws import Shared
 from cashflow.parse import load_scenario
 from cashflow.scenario import Scenario
 from distributions.errors import Problem, ScenarioError, UsageError, did_you_mean
@@ -156,9 +157,10 @@ def _compare_batch(
     hists = []
     base_ruin = None
     months = np.asarray(task.months)
+    shared = Shared()  # what a variant draws as the base does is drawn once (the same values)
     for i, scenario in enumerate(task.scenarios):
         batch = BatchTask(scenario, task.entropy, task.index, task.size, task.sampler)
-        out, _, _ = simulate_batch(batch)
+        out, _, _ = simulate_batch(batch, shared)
         ruin = out.ruin_month
         ruin_counts[i] = np.bincount(ruin, minlength=h + 1)
         hists.append(Histograms.of(grids[i], out.quantities[:, _net_loss_columns(scenario)]))
