@@ -18,6 +18,7 @@ so the files are the same bytes; only the time differs.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable
 from types import TracebackType
@@ -132,12 +133,28 @@ class Drawing:
         return recorded(job.fn, *job.args)
 
 
+#: matplotlib's warning for each character its font cannot draw (one per character).
+_MISSING_GLYPH = re.compile(r"^Glyph \d+ .* missing from font\(s\) (.+?)\.?$")
+
+
 def recorded(fn: Callable[..., Any], *args: Any) -> tuple[Any, _Warnings]:
-    """``fn(*args)`` and the warnings it raised (every one, not only the first of each)."""
+    """``fn(*args)`` and the warnings it raised (every one, not only the first of each;
+    matplotlib's missing-glyph warnings, one per character, become one RunwayWarning)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = fn(*args)
-    return result, [(str(w.message), w.category) for w in caught]
+    out: _Warnings = []
+    for w in caught:
+        missing = _MISSING_GLYPH.match(str(w.message))
+        if missing is None:
+            out.append((str(w.message), w.category))
+        elif not any(m.startswith("report: the font") for m, _ in out):
+            out.append((
+                f"report: the font ({missing.group(1)}) has no glyph for some characters of "
+                "the scenario's text; they show as empty boxes",
+                RunwayWarning,
+            ))  # fmt: skip
+    return result, out
 
 
 def warm_up() -> None:

@@ -244,3 +244,30 @@ def test_ctrl_c_while_drawing_is_one_line_and_no_worker_is_left(
     assert text.strip() == "runway: interrupted", text  # no traceback, no "leaked" warning
     assert left, session_processes(proc.pid)
     assert not (run / "report.pdf").exists()
+
+
+def test_missing_glyph_warnings_become_one_line():
+    # A scenario named in Japanese: matplotlib warned once per character ("runway:
+    # UserWarning: Glyph 21517 (...) missing from font(s) DejaVu Sans."), five lines and more.
+    import warnings
+
+    from distributions.errors import RunwayWarning
+    from reports.parallel import recorded
+
+    def draw() -> str:
+        for code in (21517, 21069, 12486):
+            text = f"Glyph {code} (\\N{{X}}) missing from font(s) DejaVu Sans."
+            warnings.warn(text, UserWarning, stacklevel=2)
+        warnings.warn("something else", RunwayWarning, stacklevel=2)
+        return "drawn"
+
+    result, caught = recorded(draw)
+    assert result == "drawn"
+    assert caught == [
+        (
+            "report: the font (DejaVu Sans) has no glyph for some characters of the scenario's "
+            "text; they show as empty boxes",
+            RunwayWarning,
+        ),
+        ("something else", RunwayWarning),
+    ]
