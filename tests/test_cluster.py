@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 import pytest
+from sessions import poll
 
 import engine.pool
 from cashflow.parse import load_scenario
@@ -338,12 +339,3 @@ def test_unreachable_scheduler_is_one_line_within_the_timeout(run_inputs):
     assert message.startswith(
         "scheduler tcp://127.0.0.1:1: cannot reach the Dask scheduler within 10 s ("
     )
-
-
-def poll(condition, timeout: float, every: float = 0.05):
-    end = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() > end:
-            return value
-        time.sleep(every)
