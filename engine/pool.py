@@ -400,16 +400,15 @@ def _loky_pool(
     kills the workers."""
     pool = executor(workers - 1)
     try:
-        with native_threads(workers):  # this process computes too
-            yield from _ordered(
-                chunk_at,
-                first,
-                window=2 * (workers - 1),
-                submit=lambda i, group: submit(pool, work, group, grids),
-                result_of=lambda future: _loky_result(pool, future),
-                cancel=_finish,
-                here=lambda group: work(group, grids),
-            )
+        yield from _beside_this_process(
+            chunk_at,
+            first,
+            workers,
+            here=lambda group: work(group, grids),
+            submit=lambda i, group: submit(pool, work, group, grids),
+            result_of=lambda future: _loky_result(pool, future),
+            cancel=_finish,
+        )
     except GeneratorExit:  # the consumer has all it needs: the pool stays for the next run
         raise
     except BaseException:  # an error, Ctrl-C, SIGTERM, a dead worker
@@ -431,19 +430,45 @@ def _threads_pool(
     not wait for it to exit (:class:`_DaemonThreads`)."""
     threads = _DaemonThreads(workers - 1)
     try:
-        with native_threads(workers):  # every thread computes
-            yield from _ordered(
-                chunk_at,
-                first,
-                window=2 * (workers - 1),
-                submit=lambda i, group: threads.submit(work, group, grids),
-                result_of=lambda future: future.result(),
-                cancel=lambda futures: [f.cancel() for f in futures],
-                here=lambda group: work(group, grids),
-                steal=lambda future: future.cancel(),  # a queued chunk: computed here instead
-            )
+        yield from _beside_this_process(
+            chunk_at,
+            first,
+            workers,
+            here=lambda group: work(group, grids),
+            submit=lambda i, group: threads.submit(work, group, grids),
+            result_of=lambda future: future.result(),
+            cancel=lambda futures: [f.cancel() for f in futures],
+            steal=lambda future: future.cancel(),  # a queued chunk: computed here instead
+        )
     finally:
         threads.shutdown()
+
+
+def _beside_this_process(
+    chunk_at: Callable[[int], list[_Task] | None],
+    first: int,
+    workers: int,
+    *,
+    here: Callable[[list[_Task]], _Result],
+    submit: Callable[[int, list[_Task]], Any],
+    result_of: Callable[[Any], _Result],
+    cancel: Callable[[list[Any]], Any],
+    steal: Callable[[Any], bool] | None = None,
+) -> Generator[_Result, None, None]:
+    """:func:`_ordered` on a local pool of ``workers - 1`` (processes or threads: ``submit``,
+    ``result_of``, ``cancel``, ``steal``) beside this process, which computes chunks too
+    (``here``); each of the ``workers`` limits its native threads to its share of the cores."""
+    with native_threads(workers):
+        yield from _ordered(
+            chunk_at,
+            first,
+            window=2 * (workers - 1),
+            submit=submit,
+            result_of=result_of,
+            cancel=cancel,
+            here=here,
+            steal=steal,
+        )
 
 
 class _DaemonThreads:
