@@ -29,6 +29,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import decimal
+import errno
 import json
 import os
 import pathlib
@@ -969,14 +970,19 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 def _writable_dir(path: pathlib.Path) -> None:
     """Make the folder ``path`` (and its parents) if needed; a one-line UsageError (``--out``)
     if it is not a folder this process can write in."""
+    from engine.rundir import describe_os_error
+
     try:
         path.mkdir(parents=True, exist_ok=True)
         if not os.access(path, os.W_OK | os.X_OK):
-            raise PermissionError(13, "Permission denied")
+            raise PermissionError(errno.EACCES, "permission denied")
     except OSError as error:
-        why = "a file, not a folder" if isinstance(error, FileExistsError) else error.strerror
+        why = "a file, not a folder" if isinstance(error, FileExistsError) else None
         raise UsageError(
-            "out", "{out} {path}: cannot write there: {why}", path=path, why=why or error
+            "out",
+            "{out} {path}: cannot write there: {why}",
+            path=path,
+            why=why or describe_os_error(error),
         ) from None
 
 

@@ -61,6 +61,7 @@ __all__ = [
     "RunDir",
     "claim_run_dir",
     "default_run_dir",
+    "describe_os_error",
     "estimated_bytes",
     "input_files",
     "load_run",
@@ -245,7 +246,7 @@ def claim_run_dir(
     try:
         run = _claim_new(target) if out is None else _claim_out(target, force=force)
     except OSError as error:
-        why = f"cannot create the run directory: {_describe(error)}"
+        why = f"cannot create the run directory: {describe_os_error(error)}"
         if out is None:
             raise RunDirError(target, why) from None
         raise UsageError("out", "{out} {path}: {why}", path=out, why=why) from None
@@ -257,7 +258,8 @@ def claim_run_dir(
         raise RunDirError(run.path, "another run is writing this directory") from None
     except OSError as error:
         run.discard()
-        raise RunDirError(run.path, f"cannot write the run directory: {_describe(error)}") from None
+        why = describe_os_error(error)
+        raise RunDirError(run.path, f"cannot write the run directory: {why}") from None
     except (UsageError, RunDirError):
         run.discard()
         raise
@@ -394,7 +396,8 @@ def _size(n: float) -> str:
     raise AssertionError
 
 
-def _describe(error: OSError) -> str:
+def describe_os_error(error: OSError) -> str:
+    """Why a file or directory could not be written, in a few plain words."""
     reasons: dict[int | None, str] = {
         errno.EACCES: "permission denied",
         errno.EPERM: "permission denied",
@@ -525,7 +528,7 @@ def start_run(
         except OSError as error:
             raise RunwayError(
                 f"{original}: the scenario's input file cannot be copied into the run "
-                f"directory: {_describe(error)}"
+                f"directory: {describe_os_error(error)}"
             ) from None
         atomic_write(work / copy, functools.partial(pathlib.Path.write_bytes, data=content))
         checksums[copy] = sha256_of(work / copy)

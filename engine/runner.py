@@ -215,15 +215,13 @@ def run(
     workers = workers_for(jobs)  # refuses jobs leaving no worker before any work
     reporter = reporter_for(progress)
     entropy = fresh_entropy() if seed is None else int(seed)
-    size = batch_size or batch_size_for(
-        scenario, memory_bytes or MEMORY_BUDGET_BYTES, sampler=sampler, paths=paths
-    )
     budget = memory_bytes or MEMORY_BUDGET_BYTES
-    if backend in ("auto", "threads"):
+    size = batch_size or batch_size_for(scenario, budget, sampler=sampler, paths=paths)
+    if backend == "auto":
+        backend = local_backend([scenario], size, workers, budget)
+    elif backend == "threads" and workers > 1:
         need = threads_need([scenario], size, workers)
-        if backend == "auto":
-            backend = "threads" if need <= budget else "loky"
-        elif workers > 1 and need > budget:
+        if need > budget:
             warnings.warn(
                 f"threads hold {workers} batches in one process: about {need / 2**20:,.0f} MiB, "
                 f"over the memory budget of {budget / 2**20:,.0f} MiB (--backend auto would use "
