@@ -514,27 +514,19 @@ class _DaemonThreads:
 
 
 def threads_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int) -> list[Any]:
-    """``[fn(item) for item in items]``, computed by this thread and ``workers - 1`` others
-    (numpy releases the GIL in its array loops, so they run on as many cores; each process's
-    native threads shared out as for a run). The other threads take the items from the front,
-    this one from the back, so nobody waits until the end. The same results whatever
-    ``workers``, for an ``fn`` that depends on its item only. An exception (Ctrl-C included)
+    """``[fn(item) for item in items]``, computed as a run's chunks on threads
+    (:func:`_threads_pool`: this thread and ``workers - 1`` others). The same results whatever
+    ``workers``, for an ``fn`` that depends on its item only; an exception (Ctrl-C included)
     cancels the items not started and is raised here."""
     if workers <= 1 or len(items) <= 1:
         return [fn(item) for item in items]
-    threads = _DaemonThreads(min(workers, len(items)) - 1)
-    futures = [threads.submit(fn, item) for item in items]
-    done: dict[int, Any] = {}
-    try:
-        with native_threads(workers):
-            for i in reversed(range(len(items))):
-                if futures[i].cancel():  # not started by another thread: computed here
-                    done[i] = fn(items[i])
-            return [done[i] if i in done else f.result() for i, f in enumerate(futures)]
-    finally:
-        for future in futures:
-            future.cancel()
-        threads.shutdown()
+
+    def chunk_at(i: int) -> list[Any] | None:
+        return [items[i]] if i < len(items) else None
+
+    return list(
+        _threads_pool(chunk_at, None, min(workers, len(items)), 0, lambda one, _: fn(one[0]))
+    )
 
 
 def _finish(futures: list[Any]) -> None:
