@@ -39,6 +39,7 @@ __all__ = [
     "read_manifest",
     "resume_command",
     "scenario_of",
+    "status_of",
     "unfinished_message",
     "verify_checksums",
 ]
@@ -254,11 +255,8 @@ def load_run(run_dir: str | pathlib.Path) -> Results:
 
     run_dir = pathlib.Path(run_dir)
     manifest = read_manifest(run_dir)
-    status = manifest.get("status", "finished")  # runs written before the status existed
-    if status == "running":
+    if status_of(run_dir, manifest) == "running":
         raise RunDirError(run_dir, _unfinished(run_dir, manifest))
-    if status != "finished":  # not a state a run is ever in: no resume hint resume refuses
-        raise DamagedRun(run_dir, "manifest.json: 'status' is neither 'finished' nor 'running'")
     _check_schema(run_dir, manifest)
     _check_files(run_dir, manifest)
     scenario = scenario_of(run_dir, manifest)
@@ -377,6 +375,16 @@ def _unfinished(run_dir: pathlib.Path, manifest: dict[str, Any]) -> str:
         f"{unfinished}; it was interrupted or is still running); finish it with: "
         f"{resume_command(run_dir)}"
     )
+
+
+def status_of(run_dir: pathlib.Path, manifest: dict[str, Any]) -> str:
+    """The run's status, "finished" or "running" (a manifest from before the status existed:
+    finished); any other value is damage, a one-line DamagedRun (not a state a run is ever in:
+    no resume hint that resume would refuse)."""
+    status = manifest.get("status", "finished")
+    if status not in ("finished", "running"):
+        raise DamagedRun(run_dir, "manifest.json: 'status' is neither 'finished' nor 'running'")
+    return str(status)
 
 
 def other_version(run_dir: pathlib.Path, manifest: dict[str, Any]) -> str | None:

@@ -180,15 +180,13 @@ def reopen_run_dir(path: pathlib.Path) -> tuple[RunDir, dict[str, Any]]:
         check_run_spec,
         other_version,
         read_manifest,
+        status_of,
         verify_checksums,
     )
 
     manifest = read_manifest(path)
-    status = manifest.get("status")
-    if status == "finished":
+    if status_of(path, manifest) == "finished":
         raise RunDirError(path, "the run is finished; nothing to resume")
-    if status != "running":
-        raise DamagedRun(path, "manifest.json: 'status' is neither 'finished' nor 'running'")
     if not isinstance(manifest.get("run"), dict):
         raise RunDirError(path, "not a run that can be resumed (no run parameters saved)")
     check_run_spec(path, manifest, resume=True)
