@@ -49,7 +49,7 @@ try:  # Ctrl-C while the first modules load (numpy: ~0.1 s), before main() handl
         escape_controls,
     )
     from distributions.samplers import SAMPLERS
-    from engine.wording import ci_text, pct_in, runway_words
+    from engine.wording import ci_text, pct_ci, pct_in, runway_words
 except KeyboardInterrupt:
     print("runway: interrupted", file=sys.stderr)
     raise SystemExit(130) from None
@@ -588,8 +588,7 @@ def key_figures(results: Results) -> str:
     label = None if isinstance(median, str) else results.month_label(median - 1)
     lines.append(
         f"Median runway: {runway_words(median, label)}; paths that never run out within the "
-        f"horizon: {pct_in(results.never_runs_out, *results.never_runs_out_ci)} "
-        f"({ci_text(*results.never_runs_out_ci)})"
+        f"horizon: {pct_ci(results.never_runs_out, *results.never_runs_out_ci)}"
     )
     lines += management_lines(results)
     return "\n".join(lines)

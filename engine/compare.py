@@ -58,7 +58,7 @@ from engine.results import (
     replicates_apply,
     runway_months,
 )
-from engine.wording import pct_in, pct_range
+from engine.wording import pct_with_range
 
 __all__ = [
     "BASE",
@@ -382,7 +382,7 @@ class Comparison:
             for vi, v in enumerate(self.variants):
                 a = self.answer(vi, qi)
                 lo, hi = a["ci95"]
-                cell = f"{pct_in(a['probability'], lo, hi)} ({pct_range(lo, hi)})"
+                cell = pct_with_range(a["probability"], lo, hi)
                 if vi == 0:
                     diff = "(reference)"
                 else:

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TextIO, runtime_checkable
 
-from engine.wording import ci_text, pct, pct_in
+from engine.wording import pct, pct_ci
 
 if TYPE_CHECKING:
     from engine.results import Answer
@@ -84,7 +84,7 @@ def bar_estimate(a: Answer, *, style: str = "long") -> str:
 def line_estimate(a: Answer) -> str:
     """``P(before 2026-01-01) 27.5% (95% CI 27.4–27.6%)``."""
     lo, hi = a.ci95
-    return f"P(before {a.before.isoformat()}) {pct_in(a.probability, lo, hi)} ({ci_text(lo, hi)})"
+    return f"P(before {a.before.isoformat()}) {pct_ci(a.probability, lo, hi)}"
 
 
 def format_rate(rate: float | None) -> str:

@@ -45,7 +45,7 @@ from distributions.errors import UsageError
 from engine.histogram import Histograms
 from engine.levers import Lever
 from engine.outcomes import Layout
-from engine.wording import ci_text, pct_in
+from engine.wording import pct_ci
 
 if TYPE_CHECKING:  # pandas is imported by the methods that build tables: `ask` needs none
     import pandas as pd
@@ -379,8 +379,7 @@ class Answer:
         note = f"; {self.note}" if self.note else ""
         return (
             f"Chance cash runs out before {self.before.isoformat()}: "
-            f"{pct_in(self.probability, lo, hi)} "
-            f"({ci_text(lo, hi)}) — {paths}, seed {self.seed}{how}{note}"
+            f"{pct_ci(self.probability, lo, hi)} — {paths}, seed {self.seed}{how}{note}"
         )
 
 

@@ -17,8 +17,10 @@ __all__ = [
     "month_short",
     "month_words",
     "pct",
+    "pct_ci",
     "pct_in",
     "pct_range",
+    "pct_with_range",
     "runway_words",
 ]
 
@@ -72,6 +74,16 @@ def pct_in(p: float, lo: float, hi: float, *, small: bool = False) -> str:
 def ci_text(lo: float, hi: float, *, small: bool = False) -> str:
     """(0.233, 0.235) -> ``"95% CI 23.3–23.5%"``: every printed 95% interval of a chance."""
     return f"95% CI {pct_range(lo, hi, small=small)}"
+
+
+def pct_ci(p: float, lo: float, hi: float) -> str:
+    """``"4.53% (95% CI 4.46–4.54%)"``: a chance and its 95% interval (:func:`pct_in`)."""
+    return f"{pct_in(p, lo, hi)} ({ci_text(lo, hi)})"
+
+
+def pct_with_range(p: float, lo: float, hi: float) -> str:
+    """``"4.53% (4.46–4.54%)"``: a chance and its 95% interval in a table cell."""
+    return f"{pct_in(p, lo, hi)} ({pct_range(lo, hi)})"
 
 
 def _year_month(label: str) -> tuple[int, int]:

@@ -19,8 +19,7 @@ from reports.text import (
     date_short,
     date_words,
     pct,
-    pct_in,
-    pct_range,
+    pct_with_range,
     runway_words,
     sampler_words,
 )
@@ -207,9 +206,7 @@ def compare_page(data: ReportData, charts: dict[str, Chart]) -> Page:
         cells = [name, str(sub["description"].iloc[0])]
         for d in shown:
             r = sub.loc[d]
-            cells.append(
-                f"{pct_in(r.probability, r.ci_low, r.ci_high)} ({pct_range(r.ci_low, r.ci_high)})"
-            )
+            cells.append(pct_with_range(r.probability, r.ci_low, r.ci_high))
             if name == names[0]:
                 cells.append("reference")
             else:

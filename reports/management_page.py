@@ -30,8 +30,7 @@ from reports.text import (
     levers_words,
     month_short,
     pct,
-    pct_in,
-    pct_range,
+    pct_with_range,
 )
 
 __all__ = [
@@ -196,8 +195,7 @@ def share_cell(rows: pd.DataFrame) -> str:
     """The share of paths where each of a lever's rows happened, with its 95% interval, one
     line each: "fired: 85.0% (84.5–85.5%)"."""
     return "\n".join(
-        f"{LEVER_WORDS[r.event]}: {pct_in(r.share, r.share_lo, r.share_hi)} "
-        f"({pct_range(r.share_lo, r.share_hi)})"
+        f"{LEVER_WORDS[r.event]}: {pct_with_range(r.share, r.share_lo, r.share_hi)}"
         for r in rows.itertuples()
     )
 

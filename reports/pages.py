@@ -22,14 +22,13 @@ from reports.layout import Column, Page, line_height, text_width, wrap
 from reports.method_page import method_page
 from reports.style import COLORS
 from reports.text import (
-    ci_text,
     driver_sentences,
     funding_sentence,
     headline,
     month_short,
     month_words,
     pct,
-    pct_in,
+    pct_ci,
     runway_words,
     sampler_words,
     summary_paragraph,
@@ -102,8 +101,7 @@ def summary_page(data: ReportData) -> list[Page]:
     end = month_words(data.month_labels[-2])
     page.paragraph(
         f"Median runway: {runway}. Paths that never run out through {end}: "
-        f"{pct_in(data.never_runs_out, *data.never_runs_out_ci)} "
-        f"({ci_text(*data.never_runs_out_ci)}). Each figure "
+        f"{pct_ci(data.never_runs_out, *data.never_runs_out_ci)}. Each figure "
         f"rests on {data.paths:,} simulated paths (seed {data.seed}); 95% CI is the 95% "
         "confidence interval of the Monte Carlo estimate.",
         gap=0.25,

@@ -22,8 +22,10 @@ from engine.wording import (
     month_short,
     month_words,
     pct,
+    pct_ci,
     pct_in,
     pct_range,
+    pct_with_range,
     runway_words,
 )
 
@@ -45,8 +47,10 @@ __all__ = [
     "month_short",
     "month_words",
     "pct",
+    "pct_ci",
     "pct_in",
     "pct_range",
+    "pct_with_range",
     "precision_words",
     "runway_words",
     "sampler_words",
@@ -193,7 +197,7 @@ def _with_ci(row: pd.Series, case: str) -> str:
     """``"20.1% (95% CI 19.8–20.4%)"``: ``p_if_{case}`` of a funding-effect row with its 95%
     confidence interval."""
     lo, hi = row[f"ci_if_{case}_lo"], row[f"ci_if_{case}_hi"]
-    return f"{pct_in(row[f'p_if_{case}'], lo, hi)} ({ci_text(lo, hi)})"
+    return pct_ci(row[f"p_if_{case}"], lo, hi)
 
 
 def _net_loss_sentence(year: int, p5: float, p50: float, p95: float, money: Money) -> str:

@@ -34,3 +34,11 @@ def test_the_printed_estimate_never_lies_outside_its_printed_interval():
         low, high = (float(x.rstrip("%")) for x in pct_range(lo, hi).split("–"))
         assert low <= shown <= high, (p, lo, hi, pct_in(p, lo, hi), pct_range(lo, hi))
         assert len(pct_in(p, lo, hi)) >= len(pct(p))  # never fewer decimals than plain pct
+
+
+def test_a_chance_with_its_interval_in_a_sentence_and_in_a_cell():
+    from engine.wording import pct_ci, pct_with_range
+
+    assert pct_ci(0.013554, 0.013504, 0.013604) == "1.36% (95% CI 1.35–1.36%)"
+    assert pct_with_range(0.013554, 0.013504, 0.013604) == "1.36% (1.35–1.36%)"
+    assert pct_with_range(0.234, 0.233, 0.235) == "23.4% (23.3–23.5%)"
