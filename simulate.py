@@ -548,8 +548,10 @@ def _reopen_closed_streams() -> None:
             continue
         devnull = os.open(os.devnull, os.O_RDWR)
         if devnull != fd:
-            os.dup2(devnull, fd)
+            os.dup2(devnull, fd)  # inheritable
             os.close(devnull)
+        else:  # os.open's descriptors are not inherited: worker processes would lack it
+            os.set_inheritable(fd, True)
         stream = open(fd, "r" if fd == 0 else "w", encoding="utf-8", closefd=False)  # noqa: SIM115
         setattr(sys, name, stream)  # open for the rest of the process
 

@@ -662,8 +662,10 @@ def _closed(fd):
 def test_a_closed_standard_stream_is_no_error(tmp_path, fd):
     # `runway run ... >&-`: Python's sys.stdout is None; the exit flushed it (AttributeError,
     # exit 1) and joblib's process start failed on it (exit 70).
+    # 3 chunks: worker processes start (one chunk would run here alone), inheriting the streams
     argv = [sys.executable, str(ROOT / "simulate.py"), "run", BENCH, *QUICK, "--out",
-            str(tmp_path / "r"), "--backend", "loky", "--jobs", "2"]  # fmt: skip
+            str(tmp_path / "r"), "--backend", "loky", "--jobs", "2",
+            "--paths", "300000"]  # fmt: skip
     streams = {"stdout": subprocess.PIPE} if fd == 2 else {"stderr": subprocess.PIPE}
     proc = subprocess.run(argv, preexec_fn=_closed(fd), timeout=120, **streams)
     assert proc.returncode == 0, (proc.stdout, proc.stderr)
