@@ -485,7 +485,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write sensitivity.csv there (e.g. a run directory: its report then shows it)",
     )
 
-    v = sub.add_parser("validate", help="check a scenario and print its inputs")
+    v = sub.add_parser(
+        "validate", help="check a scenario (and 4,096 simulated paths of it), print its inputs"
+    )
     v.add_argument("scenario", help=SCENARIO_HELP)
 
     sub.add_parser("scenarios", help="list the built-in scenarios: name, then description")
@@ -987,11 +989,18 @@ def _writable_dir(path: pathlib.Path) -> None:
         ) from None
 
 
+#: Paths simulated by ``validate`` (as a run's pilot): amounts that go out of range there
+#: (an amount of 1e308, a runaway growth) are refused as ``run`` would refuse them.
+VALIDATE_PATHS = 4096
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from cashflow.describe import format_input_table
     from cashflow.parse import load_scenario
+    from engine.batch import BatchTask, simulate_batch
 
     scenario = load_scenario(args.scenario)
+    simulate_batch(BatchTask(scenario, 0, 0, VALIDATE_PATHS, "mc"))  # ScenarioError: one line
     say(format_input_table(scenario))
     return 0
 

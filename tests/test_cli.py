@@ -199,3 +199,22 @@ def test_charts_flag_asks_for_svg_and_a_bad_format_is_refused_before_the_run(cap
 def test_key_figures_amounts_stay_short(amount, shown):
     # A runaway scenario (growth of 4000% a month) printed table rows of 60-digit numbers.
     assert simulate._money(amount) == shown
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("amount = 6.5", "amount = 1e308", "events.raise.amount: 1e+308 is beyond ±1e100"),
+        ("growth = 0.02", "growth = 1e40", "lines.staff: amounts go beyond ±1e100"),
+    ],
+)
+def test_validate_refuses_what_run_would(capsys, tmp_path, old, new, message):
+    # validate passed these scenarios; run then refused them at its pilot batch.
+    text = pathlib.Path(BENCH).read_text()
+    assert old in text
+    path = tmp_path / "s.toml"
+    path.write_text(text.replace(old, new))
+    for argv in (["validate", str(path)], ["run", str(path), "--seed", "1", "--no-report"]):
+        code, _, err = run_cli(capsys, *argv)
+        assert code == 2 and message in err, (argv, err)
+        assert len(err.strip().splitlines()) == 1
