@@ -621,7 +621,7 @@ def _manifest(
         "funding_rounds": list(results.funding_names),
         "levers": [lever.as_list() for lever in results.levers],
         "started": running.get("started", results.started.isoformat()),
-        "finished": (results.started + dt.timedelta(seconds=results.seconds)).isoformat(),
+        "finished": dt.datetime.now(dt.UTC).isoformat(),  # a resumed run's: its last part's
         "seconds": results.seconds,
         "sha256": checksums,
         "versions": {

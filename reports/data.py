@@ -263,6 +263,16 @@ def _year_labels(years: list[int], year_of_month: np.ndarray, labels: list[str])
     return out
 
 
+def _finished(manifest: dict[str, Any], results: Results) -> dt.datetime:
+    """When the run finished, as its manifest records it (a run resumed the next day: the
+    next day); from before that record, or unreadable: its start plus its computing time."""
+    try:
+        when = dt.datetime.fromisoformat(manifest["finished"])
+    except (KeyError, TypeError, ValueError):
+        return results.started + dt.timedelta(seconds=float(results.seconds))
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
 def _manifest(run_dir: pathlib.Path) -> dict[str, Any]:
     path = run_dir / "manifest.json"
     try:
@@ -360,7 +370,8 @@ def collect(results: Results, run_dir: pathlib.Path) -> ReportData:
         name = f"{s.name} · variant {variant}"
         told = s.variants.get(variant, {}).get("description")
         description = f"{description} Variant {variant}: {told}." if told else description
-    finished = results.started + dt.timedelta(seconds=float(results.seconds))
+    manifest = _manifest(run_dir)
+    finished = _finished(manifest, results)
     comparison = read_comparison(run_dir)
     return ReportData(
         name=name,
@@ -401,7 +412,7 @@ def collect(results: Results, run_dir: pathlib.Path) -> ReportData:
         started=results.started,
         finished=finished,
         run_dir=run_dir.resolve(),
-        manifest=_manifest(run_dir),
+        manifest=manifest,
         sets=s.sets,
         comparison=comparison,
         sensitivity=read_sensitivity(run_dir),

@@ -3,6 +3,7 @@ refusals, runs to a precision, and a full disk. Each on a real subprocess of the
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import json
 import os
@@ -91,10 +92,16 @@ def test_sigkill_half_way_then_resume_is_identical(reference, tmp_path):
     code, out_text, err = finish("ask", str(out), "--before", "2026-01-01")
     assert code == 2 and out_text == ""
     assert f"finish it with: python simulate.py resume {out}" in err
+    time.sleep(1.5)  # the run lies still a while: its finish is when it really finished
     code, _, err = finish("resume", str(out), "--jobs", "2", "--no-report", "--quiet")
     assert code == 0, err
     same_files(reference, out)
     assert not list(out.glob("checkpoint*"))  # gone once the results are written
+    done = json.loads((out / "manifest.json").read_text())
+    started, finished = (dt.datetime.fromisoformat(done[k]) for k in ("started", "finished"))
+    # it said started + computing time, hours early for a run resumed the next morning
+    assert finished - started > dt.timedelta(seconds=done["seconds"] + 1.5)
+    assert finished.timestamp() <= (out / "results.npz").stat().st_mtime + 1
     code, _, err = finish("resume", str(out))
     assert code == 2 and "the run is finished; nothing to resume" in err
 
