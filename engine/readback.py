@@ -135,6 +135,18 @@ def read_manifest(run_dir: pathlib.Path) -> dict[str, Any]:
 
 def _check_schema(run_dir: pathlib.Path, manifest: dict[str, Any]) -> None:
     legacy = "format" not in manifest  # written before the run directory format had a number
+    if not legacy:
+        from engine.rundir import FORMAT
+
+        layout = manifest["format"]
+        if isinstance(layout, bool) or not isinstance(layout, int) or layout < 1:
+            raise DamagedRun(run_dir, "manifest.json: 'format' is not a format number")
+        if layout > FORMAT:
+            raise RunDirError(
+                run_dir,
+                f"written by a newer Runway (run directory format {layout}; this one reads up "
+                f"to {FORMAT}): read it with that version",
+            )
     for key, (types, rule) in _SCHEMA.items():
         if legacy and key == "status":
             continue

@@ -406,6 +406,9 @@ DAMAGE = {
     "bins changed": (lambda d: _set_manifest(d, hist_bins=1024), "'hist_counts' has shape"),
     "paths missing": (_drop_manifest_key("paths"), "manifest.json has no 'paths'"),
     "status missing": (_drop_manifest_key("status"), "manifest.json has no 'status'"),
+    # a future layout was read as if it were this one
+    "format from the future": (lambda d: _set_manifest(d, format=99), "written by a newer Runway"),
+    "format a word": (lambda d: _set_manifest(d, format="1"), "'format' is not a format number"),
     # neither finished nor running: ask gave a resume hint that resume then refused
     "status garbled": (lambda d: _set_manifest(d, status="fnished"), "'status' is neither"),
     "status a number": (lambda d: _set_manifest(d, status=3), "'status' is neither"),
